@@ -1,0 +1,325 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type Anthropic from '@anthropic-ai/sdk';
+import { createActor, type InspectionEvent } from 'xstate';
+import type { ApprovalResponseMessage, UserMessage, ToolReturnMessage } from '../letta/frames.js';
+import type { ToolResultBlock } from '../letta/history.js';
+import { isoSeconds, newAgentId, newMessageId, newRunId, otidFor } from '../letta/ids.js';
+import type { InterfaceMode } from '../letta/step-builder.js';
+import { runMachine, type RunActor } from '../machines/run.machine.js';
+import type { AgentRecord, RunRecord, Store } from '../store/types.js';
+import { toolDefinitions } from '../tools/registry.js';
+import { ServiceError } from './errors.js';
+import { RunDriver, type PlannedCall } from './run-driver.js';
+import { RunLog, type RunLogListener } from './run-log.js';
+
+export interface AgentServiceOptions {
+  store: Store;
+  client: Anthropic;
+  dataDir: string;
+  /** How long a finished run's frames stay available for resubscription (ms). */
+  graceMs?: number;
+  inspect?: (event: InspectionEvent) => void;
+  warn?: (message: string) => void;
+}
+
+export interface CreateAgentInput {
+  name: string;
+  model?: string;
+  system?: string;
+  tools?: string[];
+  requiresApprovalTools?: string[];
+  interfaceMode?: InterfaceMode;
+  maxSteps?: number;
+}
+
+/** What a run is started with: user text, or decisions on the tool calls awaiting approval. */
+export type RunRequest =
+  | { kind: 'user'; text: string }
+  | {
+      kind: 'approvals';
+      approvals: Array<
+        | { type: 'approval'; tool_call_id: string; approve: boolean; reason?: string | null }
+        | { type: 'tool'; tool_call_id: string; tool_return: string; status: 'success' | 'error' }
+      >;
+    };
+
+interface LiveRun {
+  actor: RunActor;
+  log: RunLog;
+  agentId: string;
+}
+
+export const DEFAULT_GRACE_MS = 5 * 60_000;
+export const DEFAULT_MODEL = 'claude-sonnet-4-5';
+const DEMO_TOOLS = ['get_time', 'calculator', 'read_file', 'list_dir', 'write_file'];
+
+/**
+ * Agents and their runs: one active run per agent, approvals, cancellation. Each run is a run
+ * machine actor with a RunDriver; its log stays readable for a grace period after it ends.
+ */
+export class AgentService {
+  readonly store: Store;
+  readonly workspaceDir: string;
+  private readonly live = new Map<string, LiveRun>();
+  private readonly ended = new Map<string, { log: RunLog; timer: NodeJS.Timeout }>();
+  private readonly graceMs: number;
+
+  constructor(private readonly o: AgentServiceOptions) {
+    this.store = o.store;
+    this.graceMs = o.graceMs ?? DEFAULT_GRACE_MS;
+    this.workspaceDir = path.resolve(o.dataDir, 'workspace');
+    mkdirSync(this.workspaceDir, { recursive: true });
+  }
+
+  /** After a crash: runs left running are failed, agents usable, dangling tool calls closed. */
+  recover(): string[] {
+    const failed = this.store.failInterruptedRuns('the server stopped while the run was in progress');
+    for (const agent of this.store.listAgents()) {
+      if (agent.state === 'awaitingApproval') continue;
+      const history = this.store.getHistory(agent.id);
+      const last = history[history.length - 1];
+      if (last?.role !== 'assistant') continue;
+      const ids = (last.content as Array<{ type?: string; id?: string }>).filter((b) => b.type === 'tool_use' && b.id).map((b) => b.id as string);
+      if (ids.length === 0) continue;
+      const content: ToolResultBlock[] = ids.map((id) => ({ type: 'tool_result', tool_use_id: id, content: 'not run: the server stopped', is_error: true }));
+      const runId = this.store.listRuns(agent.id, 1)[0]?.id;
+      if (runId) this.store.appendHistory(agent.id, runId, [{ role: 'user', content }]);
+    }
+    return failed;
+  }
+
+  ensureDemoAgent(): AgentRecord {
+    return (
+      this.store.getAgentByName('demo') ??
+      this.createAgent({
+        name: 'demo',
+        system:
+          'You are the demo agent of letta-stream. Answer briefly. You can tell the time, calculate, and read, list and write files in your workspace (writing needs the user\'s approval).',
+        tools: DEMO_TOOLS,
+        requiresApprovalTools: ['write_file'],
+      })
+    );
+  }
+
+  createAgent(input: CreateAgentInput): AgentRecord {
+    const name = input.name.trim();
+    if (!name) throw new ServiceError('invalid_request', 'an agent needs a name');
+    if (this.store.getAgentByName(name)) throw new ServiceError('conflict', `an agent named "${name}" exists already`);
+    const tools = input.tools ?? DEMO_TOOLS;
+    try {
+      toolDefinitions(tools);
+    } catch (err) {
+      throw new ServiceError('invalid_request', (err as Error).message);
+    }
+    const approval = input.requiresApprovalTools ?? [];
+    const unknown = approval.filter((t) => !tools.includes(t));
+    if (unknown.length) throw new ServiceError('invalid_request', `requires_approval_tools names tools the agent does not have: ${unknown.join(', ')}`);
+    const now = new Date().toISOString();
+    const agent: AgentRecord = {
+      id: newAgentId(),
+      name,
+      model: input.model ?? DEFAULT_MODEL,
+      system: input.system ?? 'You are a helpful agent.',
+      tools,
+      requiresApprovalTools: approval,
+      interfaceMode: input.interfaceMode ?? 'simple',
+      maxSteps: input.maxSteps ?? 10,
+      state: 'idle',
+      activeRunId: null,
+      pendingToolCalls: [],
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.store.createAgent(agent);
+    return agent;
+  }
+
+  /** By id, or by name for convenience (`demo`). */
+  getAgent(idOrName: string): AgentRecord {
+    const agent = this.store.getAgent(idOrName) ?? this.store.getAgentByName(idOrName);
+    if (!agent) throw new ServiceError('not_found', `no agent "${idOrName}"`);
+    return agent;
+  }
+
+  getRun(runId: string): RunRecord {
+    const run = this.store.getRun(runId);
+    if (!run) throw new ServiceError('not_found', `no run "${runId}"`);
+    return run;
+  }
+
+  /** The run's log while it is live or within the grace period after it ended. */
+  runLog(runId: string): RunLog | null {
+    return this.live.get(runId)?.log ?? this.ended.get(runId)?.log ?? null;
+  }
+
+  get liveRunCount(): number {
+    return this.live.size;
+  }
+
+  get retainedRunCount(): number {
+    return this.ended.size;
+  }
+
+  startRun(agentIdOrName: string, request: RunRequest, maxSteps?: number): { runId: string; agentId: string; log: RunLog } {
+    const agent = this.getAgent(agentIdOrName);
+    if (agent.state === 'running') {
+      throw new ServiceError('conflict', `agent ${agent.id} is busy with run ${agent.activeRunId}; cancel it or wait for it to end`);
+    }
+    const decided = this.plan(agent, request);
+    const runId = newRunId();
+    const now = new Date().toISOString();
+    this.store.createRun({ id: runId, agentId: agent.id, status: 'running', stopReason: null, usage: null, error: null, createdAt: now, completedAt: null });
+    this.store.setAgentState(agent.id, 'running', runId, agent.pendingToolCalls);
+    this.recordInput(agent, runId, request);
+
+    const log = new RunLog(runId, agent.id);
+    const driver = new RunDriver({
+      runId,
+      agent,
+      store: this.store,
+      log,
+      client: this.o.client,
+      workspaceDir: this.workspaceDir,
+      decided,
+      onFinished: () => this.release(runId),
+      onWarning: (m) => this.o.warn?.(m),
+    });
+    const actor = createActor(runMachine, {
+      input: { runId, maxSteps: maxSteps ?? agent.maxSteps, resumesWithTools: decided.length > 0, io: driver },
+      ...(this.o.inspect ? { inspect: this.o.inspect } : {}),
+    });
+    this.live.set(runId, { actor, log, agentId: agent.id });
+    // A thrown action leaves the machine in `error` without exit actions: finalize here instead.
+    actor.subscribe({ error: (err) => driver.finalize('failed', 'error') === undefined && this.o.warn?.(`run ${runId} crashed: ${String(err)}`) });
+    actor.start();
+    return { runId, agentId: agent.id, log };
+  }
+
+  /** Decisions for the pending tool calls; a user message while approval is pending is a conflict. */
+  private plan(agent: AgentRecord, request: RunRequest): PlannedCall[] {
+    if (request.kind === 'user') {
+      if (agent.state === 'awaitingApproval') {
+        const ids = agent.pendingToolCalls.filter((p) => p.requiresApproval).map((p) => `${p.name} (${p.toolCallId})`);
+        throw new ServiceError('conflict', `agent ${agent.id} is waiting for approval of ${ids.join(', ')}: send an approval, or cancel`);
+      }
+      return [];
+    }
+    if (agent.state !== 'awaitingApproval') throw new ServiceError('conflict', `agent ${agent.id} has no tool call waiting for approval`);
+    const pending = new Map(agent.pendingToolCalls.map((p) => [p.toolCallId, p]));
+    const decisions = new Map<string, PlannedCall>();
+    for (const a of request.approvals) {
+      const p = pending.get(a.tool_call_id);
+      if (!p) throw new ServiceError('conflict', `tool call ${a.tool_call_id} is not pending approval (stale, already decided, or another agent's)`);
+      if (decisions.has(a.tool_call_id)) throw new ServiceError('invalid_request', `tool call ${a.tool_call_id} is decided twice`);
+      decisions.set(
+        a.tool_call_id,
+        a.type === 'tool'
+          ? { kind: 'client_result', id: p.toolCallId, name: p.name, output: a.tool_return, status: a.status }
+          : a.approve
+            ? { kind: 'execute', id: p.toolCallId, name: p.name, input: p.input }
+            : { kind: 'deny', id: p.toolCallId, name: p.name, reason: a.reason ?? null },
+      );
+    }
+    return agent.pendingToolCalls.map((p) => {
+      const d = decisions.get(p.toolCallId);
+      if (d) return d;
+      if (p.requiresApproval) throw new ServiceError('invalid_request', `no decision for tool call ${p.toolCallId} (${p.name}), which requires approval`);
+      return { kind: 'execute', id: p.toolCallId, name: p.name, input: p.input };
+    });
+  }
+
+  private recordInput(agent: AgentRecord, runId: string, request: RunRequest): void {
+    const id = newMessageId();
+    const base = { id, date: isoSeconds(), otid: otidFor(id, 0), run_id: runId, step_id: null };
+    if (request.kind === 'user') {
+      const msg: UserMessage = { ...base, message_type: 'user_message', content: request.text };
+      this.store.appendMessages(runId, agent.id, [msg]);
+      this.store.appendHistory(agent.id, runId, [{ role: 'user', content: [{ type: 'text', text: request.text }] }]);
+    } else {
+      const msg: ApprovalResponseMessage = {
+        ...base,
+        message_type: 'approval_response_message',
+        approvals: request.approvals.map((a) =>
+          a.type === 'tool'
+            ? { type: 'tool', tool_call_id: a.tool_call_id, tool_return: a.tool_return, status: a.status }
+            : { type: 'approval', tool_call_id: a.tool_call_id, approve: a.approve, reason: a.reason ?? null },
+        ),
+      };
+      this.store.appendMessages(runId, agent.id, [msg]);
+    }
+  }
+
+  /** Cancel one run. Idempotent: a finished run answers with its final status and nothing changes. */
+  cancelRun(runId: string): { run_id: string; cancelled: boolean; status: string } {
+    const live = this.live.get(runId);
+    if (live) {
+      live.actor.send({ type: 'CANCEL' });
+      return { run_id: runId, cancelled: true, status: this.getRun(runId).status };
+    }
+    const run = this.getRun(runId);
+    return { run_id: runId, cancelled: false, status: run.status };
+  }
+
+  /**
+   * Cancel what an agent is doing: its active run, or — while it awaits approval — every pending
+   * tool call, denied with an error tool return so the transcript stays valid.
+   */
+  cancelAgent(agentIdOrName: string, runIds?: string[]): { agent_id: string; cancelled_runs: string[]; denied_tool_calls: string[] } {
+    const agent = this.getAgent(agentIdOrName);
+    const cancelled: string[] = [];
+    const targets = runIds ?? [...this.live.entries()].filter(([, r]) => r.agentId === agent.id).map(([id]) => id);
+    for (const id of targets) {
+      const live = this.live.get(id);
+      if (live && live.agentId === agent.id) {
+        live.actor.send({ type: 'CANCEL' });
+        cancelled.push(id);
+      }
+    }
+    const denied: string[] = [];
+    const fresh = this.getAgent(agent.id);
+    const runId = fresh.activeRunId ?? this.store.listRuns(fresh.id, 1)[0]?.id;
+    if (!runIds && fresh.state === 'awaitingApproval' && runId) {
+      const frames: ToolReturnMessage[] = [];
+      const results: ToolResultBlock[] = [];
+      for (const p of fresh.pendingToolCalls) {
+        const id = newMessageId();
+        const output = 'Error: request to call tool denied. User reason: the user cancelled while approval was pending';
+        frames.push({ id, date: isoSeconds(), message_type: 'tool_return_message', otid: otidFor(id, 0), run_id: runId, step_id: null, tool_return: output, status: 'error', tool_call_id: p.toolCallId, stdout: null, stderr: null });
+        results.push({ type: 'tool_result', tool_use_id: p.toolCallId, content: output, is_error: true });
+        denied.push(p.toolCallId);
+      }
+      this.store.appendMessages(runId, fresh.id, frames);
+      if (results.length) this.store.appendHistory(fresh.id, runId, [{ role: 'user', content: results }]);
+      this.store.setAgentState(fresh.id, 'idle', null, []);
+    }
+    return { agent_id: agent.id, cancelled_runs: cancelled, denied_tool_calls: denied };
+  }
+
+  subscribe(runId: string, listener: RunLogListener, afterSeq = 0): () => void {
+    const log = this.runLog(runId);
+    if (!log) {
+      const run = this.getRun(runId); // not_found when unknown
+      throw new ServiceError('not_found', `run ${runId} ended at ${run.completedAt ?? '?'} and its stream is no longer kept (grace period ${Math.round(this.graceMs / 1000)} s); read its messages instead`);
+    }
+    return log.subscribe(listener, afterSeq);
+  }
+
+  private release(runId: string): void {
+    const live = this.live.get(runId);
+    if (!live) return;
+    this.live.delete(runId);
+    const timer = setTimeout(() => this.ended.delete(runId), this.graceMs);
+    timer.unref();
+    this.ended.set(runId, { log: live.log, timer });
+  }
+
+  /** Server shutdown: every live run is cancelled through the same transition and finalizer. */
+  shutdown(): number {
+    const ids = [...this.live.keys()];
+    for (const id of ids) this.live.get(id)?.actor.send({ type: 'CANCEL' });
+    for (const { timer } of this.ended.values()) clearTimeout(timer);
+    this.ended.clear();
+    return ids.length;
+  }
+}

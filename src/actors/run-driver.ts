@@ -1,0 +1,217 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import type { Usage } from '../letta/anthropic-events.js';
+import { runStatusFor, type StopReasonType, type StreamedMessage, type ToolReturnMessage } from '../letta/frames.js';
+import { assistantBlocks, allToolCalls, runnableToolCalls, type ToolResultBlock } from '../letta/history.js';
+import { isoSeconds, newMessageId, newStepId, otidFor } from '../letta/ids.js';
+import { MessageCollector } from '../letta/message-collector.js';
+import { INNER_THOUGHTS_KWARG, MESSAGE_TOOL, type StepOptions, type StepResult } from '../letta/step-builder.js';
+import { addUsage, usageFrame } from '../letta/step-outcome.js';
+import type { RunIO } from '../machines/run.machine.js';
+import type { AgentRecord, PendingToolCall, Store, UsageTotals } from '../store/types.js';
+import { executeTool } from '../tools/registry.js';
+import type { RunLog } from './run-log.js';
+import { buildRequest } from './request.js';
+import type { ToolRunnerInput, ToolRunnerOutput } from './tool-runner.js';
+import type { UpstreamInput } from './upstream.js';
+
+/** A tool call the tool phase will settle: run it, record a denial, or take the client's result. */
+export type PlannedCall =
+  | { kind: 'execute'; id: string; name: string; input: Record<string, unknown> }
+  | { kind: 'deny'; id: string; name: string; reason: string | null }
+  | { kind: 'client_result'; id: string; name: string; output: string; status: 'success' | 'error' };
+
+export interface RunDriverOptions {
+  runId: string;
+  agent: AgentRecord;
+  store: Store;
+  log: RunLog;
+  client: Anthropic;
+  workspaceDir: string;
+  /** The tool calls an approval (or client tool return) decided; empty for a user message turn. */
+  decided: PlannedCall[];
+  /** Called once, after the finalizer. */
+  onFinished(status: string): void;
+  onWarning?(message: string): void;
+}
+
+const CANCELLED_RESULT = 'cancelled: the run was cancelled before this tool call returned';
+
+/**
+ * The real RunIO: persistence, history, the upstream request and the tool phase of one run.
+ * The run machine decides when; this does. Its finalizer is idempotent and never throws.
+ */
+export class RunDriver implements RunIO {
+  private step: StepOptions | null = null;
+  private readonly collector = new MessageCollector();
+  private planned: PlannedCall[];
+  /** Tool calls shown to the model that still need a tool_result (the history must stay valid). */
+  private readonly unresolved = new Map<string, string>();
+  private toolResults: ToolResultBlock[] = [];
+  private pendingApproval: PendingToolCall[] = [];
+  private readonly usage: Usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 };
+  private steps = 0;
+  private error: string | null = null;
+  private finalized = false;
+
+  constructor(private readonly o: RunDriverOptions) {
+    this.planned = o.decided;
+    for (const call of o.decided) this.unresolved.set(call.id, call.name);
+  }
+
+  beginStep(): void {
+    const agent = this.o.agent;
+    this.step = {
+      interface: agent.interfaceMode,
+      runId: this.o.runId,
+      stepId: newStepId(),
+      messageId: newMessageId(),
+      requiresApprovalTools: agent.requiresApprovalTools,
+      innerThoughtsInKwargs: agent.interfaceMode === 'kwargs',
+      useAssistantMessage: agent.interfaceMode === 'kwargs',
+    };
+  }
+
+  stepOptions(): StepOptions {
+    if (!this.step) this.beginStep();
+    return this.step as StepOptions;
+  }
+
+  upstreamInput(): UpstreamInput {
+    return {
+      client: this.o.client,
+      request: buildRequest(this.o.agent, this.o.store.getHistory(this.o.agent.id)),
+      onFrame: (frame: StreamedMessage) => {
+        this.collector.add(frame);
+        this.o.log.append(frame);
+      },
+    };
+  }
+
+  recordStep(result: StepResult): void {
+    this.steps++;
+    addUsage(this.usage, result.usage);
+    if (result.error) this.error = result.error.message;
+    this.guard('persisting the step', () => {
+      const messages = this.collector.take();
+      if (messages.length) this.o.store.appendMessages(this.o.runId, this.o.agent.id, messages);
+      const blocks = assistantBlocks(result);
+      if (blocks.length) this.o.store.appendHistory(this.o.agent.id, this.o.runId, [{ role: 'assistant', content: blocks }]);
+    });
+    for (const call of allToolCalls(result)) this.unresolved.set(call.id, call.name);
+    const runnable = runnableToolCalls(result);
+    if (result.approvalRequested) {
+      this.pendingApproval = runnable.map((c) => ({ toolCallId: c.id, name: c.name, input: c.input ?? {}, requiresApproval: c.requiresApproval }));
+      this.planned = [];
+    } else {
+      this.planned = result.outcome === 'completed' ? runnable.map((c) => ({ kind: 'execute', id: c.id, name: c.name, input: c.input ?? {} })) : [];
+    }
+  }
+
+  toolInput(): ToolRunnerInput {
+    const calls = this.planned;
+    this.planned = [];
+    return { run: (signal) => this.runTools(calls, signal) };
+  }
+
+  private async runTools(calls: PlannedCall[], signal: AbortSignal): Promise<ToolRunnerOutput> {
+    let endsTurn = false;
+    for (const call of calls) {
+      if (signal.aborted) break;
+      let status: 'success' | 'error';
+      let output: string;
+      if (call.kind === 'deny') {
+        status = 'error';
+        output = `Error: request to call tool denied. User reason: ${call.reason ?? 'none given'}`;
+      } else if (call.kind === 'client_result') {
+        status = call.status;
+        output = call.output;
+      } else if (call.name === MESSAGE_TOOL && this.o.agent.interfaceMode === 'kwargs') {
+        // Letta's send_message: the message already streamed as assistant text; it ends the turn.
+        status = 'success';
+        output = 'Sent message successfully.';
+        endsTurn = true;
+      } else {
+        const { [INNER_THOUGHTS_KWARG]: _thoughts, ...args } = call.input;
+        const outcome = await executeTool(call.name, args, { signal, workspaceDir: this.o.workspaceDir });
+        // A cancel that came while the tool ran has closed this call already: keep one outcome.
+        if (signal.aborted) break;
+        status = outcome.status;
+        output = outcome.output;
+      }
+      this.recordToolResult(call.id, status, output);
+    }
+    if (!signal.aborted) this.flushToolResults();
+    return { endsTurn };
+  }
+
+  private recordToolResult(toolCallId: string, status: 'success' | 'error', output: string): void {
+    if (!this.unresolved.delete(toolCallId)) return;
+    const id = newMessageId();
+    const frame: ToolReturnMessage = {
+      id,
+      date: isoSeconds(),
+      message_type: 'tool_return_message',
+      otid: otidFor(id, 0),
+      run_id: this.o.runId,
+      step_id: this.step?.stepId ?? null,
+      tool_return: output,
+      status,
+      tool_call_id: toolCallId,
+      stdout: null,
+      stderr: null,
+    };
+    this.o.log.append(frame);
+    this.toolResults.push({ type: 'tool_result', tool_use_id: toolCallId, content: output, ...(status === 'error' ? { is_error: true } : {}) });
+    this.guard('persisting a tool return', () => this.o.store.appendMessages(this.o.runId, this.o.agent.id, [frame]));
+  }
+
+  private flushToolResults(): void {
+    if (this.toolResults.length === 0) return;
+    const content = this.toolResults;
+    this.toolResults = [];
+    this.guard('persisting tool results', () => this.o.store.appendHistory(this.o.agent.id, this.o.runId, [{ role: 'user', content }]));
+  }
+
+  finalize(_status: 'completed' | 'failed' | 'cancelled', stopReason: StopReasonType): void {
+    if (this.finalized) return;
+    this.finalized = true;
+    const status = runStatusFor(stopReason);
+    // Close every tool call the model made that has no result, so the next request stays valid.
+    const pending = new Set(this.pendingApproval.map((p) => p.toolCallId));
+    for (const id of [...this.unresolved.keys()]) {
+      if (pending.has(id)) continue;
+      this.guard('closing a tool call', () =>
+        this.recordToolResult(id, 'error', stopReason === 'cancelled' ? CANCELLED_RESULT : `not run: the run ended with ${stopReason}${this.error ? ` (${this.error})` : ''}`),
+      );
+    }
+    this.guard('persisting tool results', () => this.flushToolResults());
+    const usage = usageFrame(this.usage, this.steps, [this.o.runId]);
+    const totals: UsageTotals = {
+      prompt_tokens: usage.prompt_tokens,
+      completion_tokens: usage.completion_tokens,
+      total_tokens: usage.total_tokens,
+      step_count: usage.step_count,
+      cached_input_tokens: usage.cached_input_tokens,
+      cache_write_tokens: usage.cache_write_tokens,
+    };
+    this.guard('writing the run status', () => this.o.store.finishRun(this.o.runId, status, stopReason, totals, status === 'failed' ? (this.error ?? stopReason) : null));
+    this.guard('updating the agent', () =>
+      stopReason === 'requires_approval'
+        ? this.o.store.setAgentState(this.o.agent.id, 'awaitingApproval', this.o.runId, this.pendingApproval)
+        : this.o.store.setAgentState(this.o.agent.id, 'idle', null, []),
+    );
+    this.o.log.append({ message_type: 'stop_reason', stop_reason: stopReason });
+    this.o.log.append(usage);
+    this.o.log.close({ type: 'run.end', run_id: this.o.runId, status, stop_reason: stopReason });
+    this.guard('releasing the run', () => this.o.onFinished(status));
+  }
+
+  /** The finalizer must not throw: a failing part is reported and the rest still runs. */
+  private guard(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.o.onWarning?.(`run ${this.o.runId}: ${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import type { LettaFrame, RunStatus, StopReasonType } from '../letta/frames.js';
+
+/** The end of a run as subscribers see it: the WebSocket form of `data: [DONE]`. */
+export interface RunEnd {
+  type: 'run.end';
+  run_id: string;
+  status: RunStatus;
+  stop_reason: StopReasonType;
+}
+
+/** One entry of a run's log: the frame's JSON (serialized once, sent to every subscriber as is). */
+export interface LogEntry {
+  seq: number;
+  json: string;
+  frame: LettaFrame;
+}
+
+export interface RunLogListener {
+  frame(entry: LogEntry): void;
+  end(end: RunEnd): void;
+}
+
+/**
+ * Every frame of one run, numbered with a per-run `seq_id` (1, 2, 3, …), fanned out to
+ * subscribers. A late subscriber gets the backlog after its `after_seq_id` and then the live
+ * frames in the same synchronous call, so there is no gap and no duplicate.
+ */
+export class RunLog {
+  private readonly entries: LogEntry[] = [];
+  private readonly listeners = new Set<RunLogListener>();
+  private ended: RunEnd | null = null;
+
+  constructor(
+    readonly runId: string,
+    readonly agentId: string,
+  ) {}
+
+  get lastSeq(): number {
+    return this.entries.length;
+  }
+
+  get end(): RunEnd | null {
+    return this.ended;
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  /** Appends a frame (stamping run_id and seq_id) and tells every subscriber. Ignored after the end. */
+  append(frame: LettaFrame): void {
+    if (this.ended) return;
+    const seq = this.entries.length + 1;
+    const stamped = { ...frame, run_id: this.runId, seq_id: seq } as LettaFrame;
+    const entry: LogEntry = { seq, json: JSON.stringify(stamped), frame: stamped };
+    this.entries.push(entry);
+    for (const l of this.listeners) l.frame(entry);
+  }
+
+  close(end: RunEnd): void {
+    if (this.ended) return;
+    this.ended = end;
+    for (const l of this.listeners) l.end(end);
+    this.listeners.clear();
+  }
+
+  /** Replays entries after `afterSeq`, then (if the run goes on) delivers live ones. Returns an unsubscribe. */
+  subscribe(listener: RunLogListener, afterSeq = 0): () => void {
+    for (let i = Math.max(0, afterSeq); i < this.entries.length; i++) listener.frame(this.entries[i] as LogEntry);
+    if (this.ended) {
+      listener.end(this.ended);
+      return () => {};
+    }
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Frames from `afterSeq` on, for HTTP readers. */
+  framesAfter(afterSeq = 0): LettaFrame[] {
+    return this.entries.slice(Math.max(0, afterSeq)).map((e) => e.frame);
+  }
+}

@@ -1,0 +1,45 @@
+import { ReplayInputError } from '../actors/replay-step.js';
+import { REPLAY_USAGE, runReplay, UsageError } from './replay.js';
+import { runServe, SERVE_USAGE } from './serve.js';
+
+const USAGE = `letta-stream: Letta-style agent turns on the Anthropic Messages API, streamed as Letta messages
+
+commands:
+  serve [options]             start the service (HTTP + WebSocket on one port)
+  replay FILE.sse [options]   replay a recorded Anthropic stream, print the Letta frames
+  help                        this text
+
+${SERVE_USAGE}
+
+${REPLAY_USAGE}`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'replay':
+        return runReplay(rest);
+      case 'serve':
+        return await runServe(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE + '\n');
+        return command === undefined ? 2 : 0;
+      default:
+        process.stderr.write(`letta-stream: unknown command "${command}"\n\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`letta-stream ${command}: ${err.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    if (err instanceof ReplayInputError) {
+      process.stderr.write(`letta-stream ${command}: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,72 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import Anthropic from '@anthropic-ai/sdk';
+import { z } from 'zod';
+import { AgentService } from '../actors/agent-service.js';
+import { startAnthropicServer } from '../anthropic-server/index.js';
+import { openSqliteStore } from '../store/sqlite-store.js';
+import { isLoopback } from '../transport/auth.js';
+import { startServer } from '../transport/server.js';
+import { UsageError } from './replay.js';
+
+export const SERVE_USAGE = `usage: letta-stream serve [--host 127.0.0.1] [--port 8283] [--data-dir DIR]
+
+Starts HTTP and WebSocket (/v1/ws) on one port. Without ANTHROPIC_API_KEY it runs against the
+built-in Anthropic-compatible server; with it, the real API (ANTHROPIC_BASE_URL honoured).
+Binding anything but loopback requires LETTA_STREAM_TOKEN.`;
+
+const serveFlags = z.object({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65535, '--port must be 0..65535').default(8283),
+  'data-dir': z.string().min(1).default('.letta-stream'),
+});
+
+export async function runServe(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({ args: argv, options: { host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' } } }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const flags = serveFlags.safeParse(values);
+  if (!flags.success) throw new UsageError(flags.error.issues.map((i) => i.message).join('; '));
+  const { host, port } = flags.data;
+  const dataDir = path.resolve(flags.data['data-dir']);
+  const token = env.LETTA_STREAM_TOKEN?.trim() || null;
+  if (!isLoopback(host) && !token) throw new UsageError(`binding ${host} (not loopback) requires LETTA_STREAM_TOKEN`);
+
+  const say = (line: string) => process.stdout.write(line + '\n');
+  const apiKey = env.ANTHROPIC_API_KEY?.trim();
+  const local = apiKey ? null : await startAnthropicServer();
+  const client = apiKey
+    ? new Anthropic({ apiKey, ...(env.ANTHROPIC_BASE_URL ? { baseURL: env.ANTHROPIC_BASE_URL } : {}) })
+    : new Anthropic({ apiKey: 'local', baseURL: local!.url, maxRetries: 0 });
+
+  const store = openSqliteStore(dataDir);
+  const service = new AgentService({ store, client, dataDir, warn: (m) => process.stderr.write(`warning: ${m}\n`) });
+  const recovered = service.recover();
+  const demo = service.ensureDemoAgent();
+  const server = await startServer({ service, host, port, token });
+
+  say(`letta-stream listening on ${server.url} (WebSocket ${server.wsUrl})`);
+  say(local ? `Anthropic: built-in local server at ${local.url} (no ANTHROPIC_API_KEY set)` : `Anthropic: ${env.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com'}`);
+  say(`data: ${dataDir}${token ? ' · token required' : ''}`);
+  say(`demo agent: ${demo.id} (name "demo")`);
+  if (recovered.length) say(`recovered: ${recovered.length} run(s) interrupted by the last stop were marked failed`);
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      say(`\n${signal}: cancelling ${service.liveRunCount} live run(s) and shutting down`);
+      void server
+        .close()
+        .then(() => local?.close())
+        .finally(() => {
+          store.close();
+          resolve();
+        });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}

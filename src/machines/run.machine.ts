@@ -1,0 +1,140 @@
+import { assign, sendTo, setup, type ActorRefFrom } from 'xstate';
+import type { StopReasonType } from '../letta/frames.js';
+import type { StepOptions, StepResult } from '../letta/step-builder.js';
+import { stopReasonFor } from '../letta/step-outcome.js';
+import { upstreamStep, type UpstreamInput } from '../actors/upstream.js';
+import { toolRunner, type ToolRunnerInput, type ToolRunnerOutput } from '../actors/tool-runner.js';
+import { streamMachine } from './stream.machine.js';
+
+/**
+ * What a run does to the world, behind one interface, so that the chart stays data and the
+ * model-based tests can drive it with a fake world. The real one is RunDriver.
+ */
+export interface RunIO {
+  /** A new step begins: a new step id and message id. */
+  beginStep(): void;
+  /** Options for the current step's stream machine (ids, interface mode, approval tools). */
+  stepOptions(): StepOptions;
+  /** The upstream actor's input for the current step: Anthropic client and request. */
+  upstreamInput(): UpstreamInput;
+  /** Persist what the step showed and append its assistant turn to the history. */
+  recordStep(result: StepResult): void;
+  /** Input for the tool phase: the calls of the last step (or the approval decisions). */
+  toolInput(): ToolRunnerInput;
+  /** The one run finalizer: idempotent, never throws. */
+  finalize(status: 'completed' | 'failed' | 'cancelled', stopReason: StopReasonType): void;
+}
+
+export interface RunInput {
+  runId: string;
+  maxSteps: number;
+  /** The run starts by executing decided tool calls (an approval or a client tool return). */
+  resumesWithTools: boolean;
+  io: RunIO;
+}
+
+export interface RunContext extends RunInput {
+  stepCount: number;
+  lastStep: StepResult | null;
+  stopReason: StopReasonType | null;
+}
+
+export type RunEvent = { type: 'CANCEL'; reason?: string };
+
+/**
+ * One agent turn: steps of (Anthropic stream → tools) until end_turn, requires_approval,
+ * max_steps, an error, or cancel. The stream machine runs as the `step` child; the upstream
+ * actor feeds it and is aborted when the run leaves `streaming`. CANCEL is accepted in every
+ * non-final state; every final state's entry runs the run finalizer, once.
+ */
+export const runMachine = setup({
+  types: {
+    context: {} as RunContext,
+    events: {} as RunEvent,
+    input: {} as RunInput,
+  },
+  actors: { stream: streamMachine, upstream: upstreamStep, tools: toolRunner },
+  guards: {
+    resumesWithTools: ({ context }) => context.resumesWithTools,
+    stepCancelled: ({ event }) => (event as { output?: StepResult }).output?.outcome === 'cancelled',
+    stepFailed: ({ event }) => (event as { output?: StepResult }).output?.outcome === 'failed',
+    stepRequestsApproval: ({ event }) => (event as { output?: StepResult }).output?.approvalRequested === true,
+    stepCallsTools: ({ event }) => {
+      const r = (event as { output?: StepResult }).output;
+      return r !== undefined && r.content.some((p) => p.type === 'tool_use' && p.complete && p.input !== null);
+    },
+    stepLimitReached: ({ context }) => context.stepCount >= context.maxSteps,
+    /** A terminal tool (Letta's send_message) ends the turn once it has run. */
+    toolsEndedTurn: ({ event }) => (event as { output?: ToolRunnerOutput }).output?.endsTurn === true,
+  },
+  actions: {
+    beginStep: ({ context }) => context.io.beginStep(),
+    countStep: assign({ stepCount: ({ context }) => context.stepCount + 1 }),
+    /** Persist what the step showed (also a cancelled or failed one: nothing the client saw is lost). */
+    recordStep: ({ context, event }) => {
+      const result = (event as { output?: StepResult }).output;
+      if (result) context.io.recordStep(result);
+    },
+    rememberStep: assign({ lastStep: ({ event }) => (event as { output?: StepResult }).output ?? null }),
+    stopBecauseOfStep: assign({ stopReason: ({ context }) => (context.lastStep ? stopReasonFor(context.lastStep) : 'error') }),
+    stopWith: assign({ stopReason: (_, params: { reason: StopReasonType }) => params.reason }),
+    /** The step machine's own CANCEL transition finalizes the step; its done event then ends the run. */
+    cancelStep: sendTo('step', { type: 'CANCEL' }),
+    finalizeRun: ({ context }, params: { status: 'completed' | 'failed' | 'cancelled' }) => {
+      const reason = params.status === 'cancelled' ? 'cancelled' : (context.stopReason ?? (params.status === 'failed' ? 'error' : 'end_turn'));
+      context.io.finalize(params.status, reason);
+    },
+  },
+}).createMachine({
+  id: 'run',
+  context: ({ input }) => ({ ...input, stepCount: 0, lastStep: null, stopReason: null }),
+  initial: 'starting',
+  states: {
+    starting: {
+      always: [{ guard: 'resumesWithTools', target: 'executingTools' }, { target: 'streaming' }],
+    },
+    streaming: {
+      entry: ['beginStep', 'countStep'],
+      invoke: [
+        {
+          id: 'step',
+          systemId: 'step',
+          src: 'stream',
+          input: ({ context }) => context.io.stepOptions(),
+          onDone: [
+            { guard: 'stepCancelled', target: 'cancelled', actions: ['recordStep', 'rememberStep'] },
+            { guard: 'stepFailed', target: 'failed', actions: ['recordStep', 'rememberStep', 'stopBecauseOfStep'] },
+            { guard: 'stepRequestsApproval', target: 'completed', actions: ['recordStep', 'rememberStep', { type: 'stopWith', params: { reason: 'requires_approval' } }] },
+            { guard: 'stepCallsTools', target: 'executingTools', actions: ['recordStep', 'rememberStep'] },
+            { target: 'completed', actions: ['recordStep', 'rememberStep', 'stopBecauseOfStep'] },
+          ],
+        },
+        {
+          id: 'upstream',
+          src: 'upstream',
+          input: ({ context }) => context.io.upstreamInput(),
+        },
+      ],
+      on: { CANCEL: { actions: 'cancelStep' } },
+    },
+    executingTools: {
+      invoke: {
+        id: 'tools',
+        src: 'tools',
+        input: ({ context }) => context.io.toolInput(),
+        onDone: [
+          { guard: 'toolsEndedTurn', target: 'completed', actions: { type: 'stopWith', params: { reason: 'end_turn' } } },
+          { guard: 'stepLimitReached', target: 'completed', actions: { type: 'stopWith', params: { reason: 'max_steps' } } },
+          { target: 'streaming' },
+        ],
+        onError: { target: 'failed', actions: { type: 'stopWith', params: { reason: 'error' } } },
+      },
+      on: { CANCEL: { target: 'cancelled' } },
+    },
+    completed: { type: 'final', entry: { type: 'finalizeRun', params: { status: 'completed' } } },
+    failed: { type: 'final', entry: { type: 'finalizeRun', params: { status: 'failed' } } },
+    cancelled: { type: 'final', entry: { type: 'finalizeRun', params: { status: 'cancelled' } } },
+  },
+});
+
+export type RunActor = ActorRefFrom<typeof runMachine>;

@@ -1,0 +1,209 @@
+import { enqueueActions, setup } from 'xstate';
+import type { StreamEvent } from '../letta/anthropic-events.js';
+import type { StreamedMessage } from '../letta/frames.js';
+import { StepBuilder, type StepOptions, type StepOutcome, type StepResult } from '../letta/step-builder.js';
+
+/**
+ * One Anthropic Messages stream (one agent step) in, Letta messages out.
+ *
+ * Every Anthropic stream event is one machine event. The content mode is the active state:
+ * `streaming.{betweenBlocks, text, tool_use, thinking, redacted_thinking, otherBlock}`; a delta
+ * of a known type in the wrong mode breaks stream integrity and ends in `failed`. CANCEL is
+ * accepted in every non-final state. Every final state's entry runs the one finalizer.
+ */
+export interface StreamContext {
+  /** Mutable on purpose: per-delta buffers stay out of XState's per-event context copies. */
+  step: StepBuilder;
+}
+
+export type StreamEmitted = { type: 'letta.frame'; frame: StreamedMessage };
+
+type Mode =
+  | 'between content blocks'
+  | 'text mode'
+  | 'tool_use mode'
+  | 'thinking mode'
+  | 'redacted_thinking mode'
+  | 'a block Letta does not show';
+
+/** The transition taken when an event cannot happen in `mode`: the stream fails with a message saying so. */
+const breaksIntegrity = (mode: Mode) =>
+  ({ target: '#stream.failed', actions: { type: 'recordIntegrityViolation', params: { mode } } }) as const;
+
+/**
+ * Inside any block: its stop closes it; a new block or the end of the message before that stop
+ * means the previous block was cut off, which is an integrity failure, not something to guess at.
+ */
+const insideBlock = (mode: Mode) =>
+  ({
+    CONTENT_BLOCK_STOP: { target: 'betweenBlocks', actions: 'closeBlock' },
+    CONTENT_BLOCK_START: breaksIntegrity(mode),
+    MESSAGE_STOP: breaksIntegrity(mode),
+  }) as const;
+
+function describe(event: StreamEvent): string {
+  if (event.type === 'CONTENT_BLOCK_DELTA') return event.delta.kind === 'other' ? event.delta.type : event.delta.kind;
+  if (event.type === 'CONTENT_BLOCK_START') return `content_block_start (${event.block.kind === 'other' ? event.block.type : event.block.kind})`;
+  return event.type.toLowerCase();
+}
+
+export const streamMachine = setup({
+  types: {
+    context: {} as StreamContext,
+    events: {} as StreamEvent,
+    input: {} as StepOptions,
+    emitted: {} as StreamEmitted,
+    output: {} as StepResult,
+  },
+  guards: {
+    isTextBlock: ({ event }) => event.type === 'CONTENT_BLOCK_START' && event.block.kind === 'text',
+    isThinkingBlock: ({ event }) => event.type === 'CONTENT_BLOCK_START' && event.block.kind === 'thinking',
+    isRedactedThinkingBlock: ({ event }) => event.type === 'CONTENT_BLOCK_START' && event.block.kind === 'redacted_thinking',
+    isToolUseBlock: ({ event }) => event.type === 'CONTENT_BLOCK_START' && event.block.kind === 'tool_use',
+    isTextDelta: ({ event }) => event.type === 'CONTENT_BLOCK_DELTA' && event.delta.kind === 'text_delta',
+    isInputJsonDelta: ({ event }) => event.type === 'CONTENT_BLOCK_DELTA' && event.delta.kind === 'input_json_delta',
+    isThinkingDelta: ({ event }) => event.type === 'CONTENT_BLOCK_DELTA' && event.delta.kind === 'thinking_delta',
+    isSignatureDelta: ({ event }) => event.type === 'CONTENT_BLOCK_DELTA' && event.delta.kind === 'signature_delta',
+    /** Deltas Letta has no message for (citations_delta, …) are ignored, never fatal. */
+    isKnownDelta: ({ event }) => event.type === 'CONTENT_BLOCK_DELTA' && event.delta.kind !== 'other',
+  },
+  actions: {
+    recordMessageStart: ({ context, event }) => {
+      if (event.type === 'MESSAGE_START') context.step.messageStart(event.messageId, event.model, event.usage);
+    },
+    recordMessageDelta: ({ context, event }) => {
+      if (event.type === 'MESSAGE_DELTA') context.step.messageDelta(event.stopReason, event.outputTokens);
+    },
+    openText: ({ context }) => context.step.openText(),
+    openThinking: ({ context }) => context.step.openThinking(),
+    appendText: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'CONTENT_BLOCK_DELTA' || event.delta.kind !== 'text_delta') return;
+      context.step.appendText(event.delta.text);
+      context.step.writer.drain((frame) => enqueue.emit({ type: 'letta.frame', frame }));
+    }),
+    appendThinking: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'CONTENT_BLOCK_DELTA' || event.delta.kind !== 'thinking_delta') return;
+      context.step.appendThinking(event.delta.thinking);
+      context.step.writer.drain((frame) => enqueue.emit({ type: 'letta.frame', frame }));
+    }),
+    recordSignature: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'CONTENT_BLOCK_DELTA' || event.delta.kind !== 'signature_delta') return;
+      context.step.recordSignature(event.delta.signature);
+      context.step.writer.drain((frame) => enqueue.emit({ type: 'letta.frame', frame }));
+    }),
+    recordRedactedThinking: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'CONTENT_BLOCK_START') return;
+      context.step.recordRedactedThinking(event.block);
+      context.step.writer.drain((frame) => enqueue.emit({ type: 'letta.frame', frame }));
+    }),
+    openToolUse: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'CONTENT_BLOCK_START') return;
+      context.step.openToolUse(event.block);
+      context.step.writer.drain((frame) => enqueue.emit({ type: 'letta.frame', frame }));
+    }),
+    appendToolArgs: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'CONTENT_BLOCK_DELTA' || event.delta.kind !== 'input_json_delta') return;
+      context.step.appendToolArgs(event.delta.json);
+      context.step.writer.drain((frame) => enqueue.emit({ type: 'letta.frame', frame }));
+    }),
+    closeBlock: enqueueActions(({ context, enqueue }) => {
+      context.step.closeBlock();
+      context.step.writer.drain((frame) => enqueue.emit({ type: 'letta.frame', frame }));
+    }),
+    recordIntegrityViolation: ({ context, event }, params: { mode: Mode }) => {
+      context.step.recordError('integrity_error', `stream integrity failed: ${describe(event)} arrived ${params.mode === 'between content blocks' ? params.mode : `in ${params.mode}`}`);
+    },
+    recordUpstreamError: ({ context, event }) => {
+      if (event.type === 'ERROR') context.step.recordError('upstream_error', `${event.errorType}: ${event.message}`);
+      if (event.type === 'UPSTREAM_CLOSED') {
+        const code = event.code === 'stream_ended' ? 'stream_ended' : event.code === 'invalid_event' ? 'invalid_upstream_event' : 'upstream_error';
+        context.step.recordError(code, event.message);
+      }
+    },
+    /** The one finalizer: flush what is buffered, produce the result; nothing is emitted after it. */
+    finalize: enqueueActions(({ context, enqueue }, params: { outcome: StepOutcome }) => {
+      if (context.step.finalized) return;
+      context.step.finalize(params.outcome);
+      context.step.writer.drain((frame) => enqueue.emit({ type: 'letta.frame', frame }));
+    }),
+  },
+}).createMachine({
+  id: 'stream',
+  context: ({ input }) => ({ step: new StepBuilder(input) }),
+  initial: 'streaming',
+  output: ({ context }) => context.step.finalize('failed'),
+  states: {
+    streaming: {
+      initial: 'betweenBlocks',
+      on: {
+        MESSAGE_START: { actions: 'recordMessageStart' },
+        MESSAGE_DELTA: { actions: 'recordMessageDelta' },
+        PING: {},
+        ERROR: { target: 'failed', actions: 'recordUpstreamError' },
+        UPSTREAM_CLOSED: { target: 'failed', actions: 'recordUpstreamError' },
+        CANCEL: { target: 'cancelled' },
+      },
+      states: {
+        betweenBlocks: {
+          on: {
+            CONTENT_BLOCK_START: [
+              { guard: 'isTextBlock', target: 'text', actions: 'openText' },
+              { guard: 'isThinkingBlock', target: 'thinking', actions: 'openThinking' },
+              { guard: 'isRedactedThinkingBlock', target: 'redacted_thinking', actions: 'recordRedactedThinking' },
+              { guard: 'isToolUseBlock', target: 'tool_use', actions: 'openToolUse' },
+              { target: 'otherBlock' },
+            ],
+            CONTENT_BLOCK_DELTA: { guard: 'isKnownDelta', ...breaksIntegrity('between content blocks') },
+            MESSAGE_STOP: { target: '#stream.done' },
+          },
+        },
+        text: {
+          on: {
+            CONTENT_BLOCK_DELTA: [
+              { guard: 'isTextDelta', actions: 'appendText' },
+              { guard: 'isKnownDelta', ...breaksIntegrity('text mode') },
+            ],
+            ...insideBlock('text mode'),
+          },
+        },
+        thinking: {
+          on: {
+            CONTENT_BLOCK_DELTA: [
+              { guard: 'isThinkingDelta', actions: 'appendThinking' },
+              { guard: 'isSignatureDelta', actions: 'recordSignature' },
+              { guard: 'isKnownDelta', ...breaksIntegrity('thinking mode') },
+            ],
+            ...insideBlock('thinking mode'),
+          },
+        },
+        /** Arrives whole in content_block_start: no delta belongs here. */
+        redacted_thinking: {
+          on: {
+            CONTENT_BLOCK_DELTA: { guard: 'isKnownDelta', ...breaksIntegrity('redacted_thinking mode') },
+            ...insideBlock('redacted_thinking mode'),
+          },
+        },
+        tool_use: {
+          on: {
+            CONTENT_BLOCK_DELTA: [
+              { guard: 'isInputJsonDelta', actions: 'appendToolArgs' },
+              { guard: 'isKnownDelta', ...breaksIntegrity('tool_use mode') },
+            ],
+            ...insideBlock('tool_use mode'),
+          },
+        },
+        /** A block Letta shows nothing for (server_tool_use, web_search_tool_result, …): all its deltas are ignored. */
+        otherBlock: {
+          on: {
+            ...insideBlock('a block Letta does not show'),
+          },
+        },
+      },
+    },
+    done: { type: 'final', entry: { type: 'finalize', params: { outcome: 'completed' } } },
+    failed: { type: 'final', entry: { type: 'finalize', params: { outcome: 'failed' } } },
+    cancelled: { type: 'final', entry: { type: 'finalize', params: { outcome: 'cancelled' } } },
+  },
+});
+
+export type StreamMachine = typeof streamMachine;

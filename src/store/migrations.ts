@@ -1,0 +1,77 @@
+import type BetterSqlite3 from 'better-sqlite3';
+
+/**
+ * Schema migrations of the embedded SQLite store. The file's `PRAGMA user_version` is the number
+ * of migrations applied; migration N (1-based) takes a file from version N-1 to N. Append new
+ * migrations at the end, never edit or reorder shipped ones.
+ */
+export interface Migration {
+  /** The user_version the file has after this migration. */
+  version: number;
+  description: string;
+  up(db: BetterSqlite3.Database): void;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'agents, runs, messages, history',
+    up(db) {
+      db.exec(`
+        CREATE TABLE agents (
+          id                      TEXT PRIMARY KEY,
+          name                    TEXT NOT NULL,
+          model                   TEXT NOT NULL,
+          system                  TEXT NOT NULL,
+          tools                   TEXT NOT NULL,            -- JSON string[]
+          requires_approval_tools TEXT NOT NULL,            -- JSON string[]
+          interface_mode          TEXT NOT NULL,
+          max_steps               INTEGER NOT NULL,
+          state                   TEXT NOT NULL,
+          active_run_id           TEXT,
+          pending_tool_calls      TEXT NOT NULL,            -- JSON PendingToolCall[]
+          created_at              TEXT NOT NULL,
+          updated_at              TEXT NOT NULL
+        );
+        CREATE INDEX agents_name ON agents (name);
+        CREATE INDEX agents_created_at ON agents (created_at);
+        CREATE INDEX agents_state ON agents (state);
+
+        CREATE TABLE runs (
+          id           TEXT PRIMARY KEY,
+          agent_id     TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+          status       TEXT NOT NULL,
+          stop_reason  TEXT,
+          usage        TEXT,                                -- JSON UsageTotals | NULL
+          error        TEXT,
+          created_at   TEXT NOT NULL,
+          completed_at TEXT
+        );
+        CREATE INDEX runs_agent_created ON runs (agent_id, created_at);
+        CREATE INDEX runs_status ON runs (status);
+
+        CREATE TABLE messages (
+          position INTEGER PRIMARY KEY AUTOINCREMENT,
+          run_id   TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+          agent_id TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+          message  TEXT NOT NULL                            -- JSON LettaMessage
+        );
+        CREATE INDEX messages_run ON messages (run_id, position);
+        CREATE INDEX messages_agent ON messages (agent_id, position);
+
+        CREATE TABLE history (
+          position INTEGER PRIMARY KEY AUTOINCREMENT,
+          agent_id TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+          run_id   TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+          role     TEXT NOT NULL,
+          content  TEXT NOT NULL                            -- JSON unknown[]
+        );
+        CREATE INDEX history_agent ON history (agent_id, position);
+        CREATE INDEX history_run ON history (run_id);
+      `);
+    },
+  },
+];
+
+/** The schema version this code writes and understands. */
+export const SCHEMA_VERSION: number = MIGRATIONS.length;

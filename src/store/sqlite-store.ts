@@ -1,0 +1,537 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { LettaMessage, RunStatus, StopReasonType } from '../letta/frames.js';
+import type { InterfaceMode } from '../letta/step-builder.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import type {
+  AgentRecord,
+  AgentState,
+  HistoryTurn,
+  PendingToolCall,
+  RunRecord,
+  Store,
+  UsageTotals,
+} from './types.js';
+
+export interface SqliteStoreOptions {
+  /** file path; ':memory:' allowed for tests */
+  file: string;
+}
+
+export type StoreErrorCode = 'store_version' | 'store_corrupt' | 'store_not_found' | 'store_invalid';
+
+/** Errors raised by the store itself (SQLite's own errors pass through unchanged). */
+export class StoreError extends Error {
+  readonly code: StoreErrorCode;
+  constructor(code: StoreErrorCode, message: string) {
+    super(message);
+    this.name = 'StoreError';
+    this.code = code;
+  }
+}
+
+/** The file name `openSqliteStore` uses inside the data directory. */
+export const SQLITE_FILE_NAME = 'letta-stream.db';
+
+const BUSY_TIMEOUT_MS = 5000;
+const DEFAULT_RUN_LIMIT = 100;
+const DEFAULT_AGENT_MESSAGE_LIMIT = 1000;
+
+// ---- row shapes -------------------------------------------------------------------------------
+
+interface AgentRow {
+  id: string;
+  name: string;
+  model: string;
+  system: string;
+  tools: string;
+  requires_approval_tools: string;
+  interface_mode: string;
+  max_steps: number;
+  state: string;
+  active_run_id: string | null;
+  pending_tool_calls: string;
+  created_at: string;
+  updated_at: string;
+}
+
+interface RunRow {
+  id: string;
+  agent_id: string;
+  status: string;
+  stop_reason: string | null;
+  usage: string | null;
+  error: string | null;
+  created_at: string;
+  completed_at: string | null;
+}
+
+interface MessageRow {
+  position: number;
+  message: string;
+}
+
+interface HistoryRow {
+  position: number;
+  role: string;
+  content: string;
+}
+
+interface IdRow {
+  id: string;
+}
+
+// ---- value sets for defensive parsing --------------------------------------------------------
+
+const AGENT_STATES: ReadonlySet<string> = new Set<AgentState>(['idle', 'running', 'awaitingApproval']);
+const INTERFACE_MODES: ReadonlySet<string> = new Set<InterfaceMode>(['simple', 'kwargs']);
+const RUN_STATUSES: ReadonlySet<string> = new Set<RunStatus>(['created', 'running', 'completed', 'failed', 'cancelled']);
+const TERMINAL_STATUSES: ReadonlySet<string> = new Set<RunStatus>(['completed', 'failed', 'cancelled']);
+const STOP_REASONS: ReadonlySet<string> = new Set<StopReasonType>([
+  'end_turn',
+  'error',
+  'llm_api_error',
+  'invalid_llm_response',
+  'invalid_tool_call',
+  'max_steps',
+  'max_tokens_exceeded',
+  'no_tool_call',
+  'tool_rule',
+  'cancelled',
+  'requires_approval',
+  'context_window_overflow_in_system_prompt',
+]);
+const ROLES: ReadonlySet<string> = new Set<HistoryTurn['role']>(['user', 'assistant']);
+
+function isAgentState(v: string): v is AgentState {
+  return AGENT_STATES.has(v);
+}
+function isInterfaceMode(v: string): v is InterfaceMode {
+  return INTERFACE_MODES.has(v);
+}
+function isRunStatus(v: string): v is RunStatus {
+  return RUN_STATUSES.has(v);
+}
+function isStopReason(v: string): v is StopReasonType {
+  return STOP_REASONS.has(v);
+}
+function isRole(v: string): v is HistoryTurn['role'] {
+  return ROLES.has(v);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function isStringArray(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string');
+}
+function isPendingToolCall(v: unknown): v is PendingToolCall {
+  return (
+    isRecord(v) &&
+    typeof v.toolCallId === 'string' &&
+    typeof v.name === 'string' &&
+    isRecord(v.input) &&
+    typeof v.requiresApproval === 'boolean'
+  );
+}
+function isNullableNumber(v: unknown): v is number | null {
+  return v === null || typeof v === 'number';
+}
+function isUsageTotals(v: unknown): v is UsageTotals {
+  return (
+    isRecord(v) &&
+    typeof v.prompt_tokens === 'number' &&
+    typeof v.completion_tokens === 'number' &&
+    typeof v.total_tokens === 'number' &&
+    typeof v.step_count === 'number' &&
+    isNullableNumber(v.cached_input_tokens) &&
+    isNullableNumber(v.cache_write_tokens)
+  );
+}
+function isLettaMessage(v: unknown): v is LettaMessage {
+  return isRecord(v) && typeof v.message_type === 'string' && typeof v.id === 'string';
+}
+
+function corrupt(table: string, id: string | number, what: string): StoreError {
+  return new StoreError('store_corrupt', `store: ${table} row ${String(id)}: ${what}`);
+}
+
+/** Parse a JSON column and check its shape; throws naming the table, row and column otherwise. */
+function parseJson<T>(
+  table: string,
+  id: string | number,
+  column: string,
+  text: string,
+  guard: (v: unknown) => v is T,
+): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    throw corrupt(table, id, `column ${column} is not valid JSON (${detail})`);
+  }
+  if (!guard(value)) throw corrupt(table, id, `column ${column} has an unexpected shape`);
+  return value;
+}
+
+function checkEnum<T extends string>(
+  table: string,
+  id: string | number,
+  column: string,
+  value: string,
+  guard: (v: string) => v is T,
+): T {
+  if (!guard(value)) throw corrupt(table, id, `column ${column} has unknown value ${JSON.stringify(value)}`);
+  return value;
+}
+
+function agentFromRow(row: AgentRow): AgentRecord {
+  const t = 'agents';
+  return {
+    id: row.id,
+    name: row.name,
+    model: row.model,
+    system: row.system,
+    tools: parseJson(t, row.id, 'tools', row.tools, isStringArray),
+    requiresApprovalTools: parseJson(t, row.id, 'requires_approval_tools', row.requires_approval_tools, isStringArray),
+    interfaceMode: checkEnum(t, row.id, 'interface_mode', row.interface_mode, isInterfaceMode),
+    maxSteps: row.max_steps,
+    state: checkEnum(t, row.id, 'state', row.state, isAgentState),
+    activeRunId: row.active_run_id,
+    pendingToolCalls: parseJson(t, row.id, 'pending_tool_calls', row.pending_tool_calls, (v): v is PendingToolCall[] =>
+      Array.isArray(v) && v.every(isPendingToolCall),
+    ),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function runFromRow(row: RunRow): RunRecord {
+  const t = 'runs';
+  return {
+    id: row.id,
+    agentId: row.agent_id,
+    status: checkEnum(t, row.id, 'status', row.status, isRunStatus),
+    stopReason: row.stop_reason === null ? null : checkEnum(t, row.id, 'stop_reason', row.stop_reason, isStopReason),
+    usage: row.usage === null ? null : parseJson(t, row.id, 'usage', row.usage, isUsageTotals),
+    error: row.error,
+    createdAt: row.created_at,
+    completedAt: row.completed_at,
+  };
+}
+
+function messageFromRow(row: MessageRow): LettaMessage {
+  return parseJson('messages', row.position, 'message', row.message, isLettaMessage);
+}
+
+function historyFromRow(row: HistoryRow): HistoryTurn {
+  return {
+    role: checkEnum('history', row.position, 'role', row.role, isRole),
+    content: parseJson('history', row.position, 'content', row.content, (v): v is unknown[] => Array.isArray(v)),
+  };
+}
+
+function checkLimit(limit: number, what: string): number {
+  if (!Number.isSafeInteger(limit) || limit < 0) {
+    throw new StoreError('store_invalid', `store: ${what} limit must be a non-negative integer, got ${String(limit)}`);
+  }
+  return limit;
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+// ---- the store --------------------------------------------------------------------------------
+
+type Stmt<P extends unknown[], R = unknown> = Database.Statement<P, R>;
+
+interface Statements {
+  insertAgent: Stmt<[AgentRow]>;
+  getAgent: Stmt<[string], AgentRow>;
+  getAgentByName: Stmt<[string], AgentRow>;
+  listAgents: Stmt<[], AgentRow>;
+  setAgentState: Stmt<[{ id: string; state: string; active_run_id: string | null; pending_tool_calls: string; updated_at: string }]>;
+
+  insertRun: Stmt<[RunRow]>;
+  getRun: Stmt<[string], RunRow>;
+  listRuns: Stmt<[string, number], RunRow>;
+  finishRun: Stmt<[{ id: string; status: string; stop_reason: string; usage: string | null; error: string | null; completed_at: string }]>;
+  runningRunIds: Stmt<[], IdRow>;
+  failRunning: Stmt<[{ error: string; completed_at: string }]>;
+  idleRunningAgents: Stmt<[string]>;
+
+  insertMessage: Stmt<[string, string, string]>;
+  listRunMessages: Stmt<[string], MessageRow>;
+  listAgentMessages: Stmt<[string, number], MessageRow>;
+
+  insertHistory: Stmt<[string, string, string, string]>;
+  getHistory: Stmt<[string], HistoryRow>;
+}
+
+/** The embedded default `Store`: one SQLite file (WAL), synchronous calls via better-sqlite3. */
+export class SqliteStore implements Store {
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly stmts: Statements;
+  private readonly appendMessagesTx: (runId: string, agentId: string, messages: readonly LettaMessage[]) => void;
+  private readonly appendHistoryTx: (agentId: string, runId: string, turns: readonly HistoryTurn[]) => void;
+  private readonly failInterruptedTx: (reason: string) => string[];
+
+  constructor(options: SqliteStoreOptions) {
+    this.file = options.file;
+    this.db = new Database(options.file);
+    try {
+      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      // Refuse a newer file before touching it (journal mode included).
+      const version = checkVersion(this.db, options.file);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('foreign_keys = ON');
+      migrate(this.db, version);
+      this.stmts = prepareStatements(this.db);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+
+    const s = this.stmts;
+    this.appendMessagesTx = this.db.transaction((runId: string, agentId: string, messages: readonly LettaMessage[]) => {
+      for (const m of messages) s.insertMessage.run(runId, agentId, JSON.stringify(m));
+    });
+    this.appendHistoryTx = this.db.transaction((agentId: string, runId: string, turns: readonly HistoryTurn[]) => {
+      for (const turn of turns) {
+        if (!isRole(turn.role)) throw new StoreError('store_invalid', `store: history role ${JSON.stringify(turn.role)} is not user or assistant`);
+        s.insertHistory.run(agentId, runId, turn.role, JSON.stringify(turn.content));
+      }
+    });
+    this.failInterruptedTx = this.db.transaction((reason: string): string[] => {
+      const at = now();
+      const ids = s.runningRunIds.all().map((r) => r.id);
+      s.failRunning.run({ error: reason, completed_at: at });
+      s.idleRunningAgents.run(at);
+      return ids;
+    });
+  }
+
+  // agents
+
+  createAgent(agent: AgentRecord): void {
+    this.stmts.insertAgent.run({
+      id: agent.id,
+      name: agent.name,
+      model: agent.model,
+      system: agent.system,
+      tools: JSON.stringify(agent.tools),
+      requires_approval_tools: JSON.stringify(agent.requiresApprovalTools),
+      interface_mode: agent.interfaceMode,
+      max_steps: agent.maxSteps,
+      state: agent.state,
+      active_run_id: agent.activeRunId,
+      pending_tool_calls: JSON.stringify(agent.pendingToolCalls),
+      created_at: agent.createdAt,
+      updated_at: agent.updatedAt,
+    });
+  }
+
+  getAgent(id: string): AgentRecord | null {
+    const row = this.stmts.getAgent.get(id);
+    return row === undefined ? null : agentFromRow(row);
+  }
+
+  getAgentByName(name: string): AgentRecord | null {
+    const row = this.stmts.getAgentByName.get(name);
+    return row === undefined ? null : agentFromRow(row);
+  }
+
+  listAgents(): AgentRecord[] {
+    return this.stmts.listAgents.all().map(agentFromRow);
+  }
+
+  setAgentState(id: string, state: AgentState, activeRunId: string | null, pending: PendingToolCall[]): void {
+    const result = this.stmts.setAgentState.run({
+      id,
+      state,
+      active_run_id: activeRunId,
+      pending_tool_calls: JSON.stringify(pending),
+      updated_at: now(),
+    });
+    if (result.changes === 0) throw new StoreError('store_not_found', `store: no agent ${id}`);
+  }
+
+  // runs
+
+  createRun(run: RunRecord): void {
+    this.stmts.insertRun.run({
+      id: run.id,
+      agent_id: run.agentId,
+      status: run.status,
+      stop_reason: run.stopReason,
+      usage: run.usage === null ? null : JSON.stringify(run.usage),
+      error: run.error,
+      created_at: run.createdAt,
+      completed_at: run.completedAt,
+    });
+  }
+
+  getRun(id: string): RunRecord | null {
+    const row = this.stmts.getRun.get(id);
+    return row === undefined ? null : runFromRow(row);
+  }
+
+  listRuns(agentId: string, limit: number = DEFAULT_RUN_LIMIT): RunRecord[] {
+    return this.stmts.listRuns.all(agentId, checkLimit(limit, 'listRuns')).map(runFromRow);
+  }
+
+  finishRun(id: string, status: RunStatus, stopReason: StopReasonType, usage: UsageTotals | null, error: string | null): boolean {
+    if (!TERMINAL_STATUSES.has(status)) {
+      throw new StoreError('store_invalid', `store: finishRun needs a terminal status, got ${JSON.stringify(status)}`);
+    }
+    const result = this.stmts.finishRun.run({
+      id,
+      status,
+      stop_reason: stopReason,
+      usage: usage === null ? null : JSON.stringify(usage),
+      error,
+      completed_at: now(),
+    });
+    return result.changes > 0;
+  }
+
+  failInterruptedRuns(reason: string): string[] {
+    return this.failInterruptedTx(reason);
+  }
+
+  // messages
+
+  appendMessages(runId: string, agentId: string, messages: LettaMessage[]): void {
+    if (messages.length === 0) return;
+    this.appendMessagesTx(runId, agentId, messages);
+  }
+
+  listRunMessages(runId: string): LettaMessage[] {
+    return this.stmts.listRunMessages.all(runId).map(messageFromRow);
+  }
+
+  listAgentMessages(agentId: string, limit: number = DEFAULT_AGENT_MESSAGE_LIMIT): LettaMessage[] {
+    return this.stmts.listAgentMessages.all(agentId, checkLimit(limit, 'listAgentMessages')).map(messageFromRow);
+  }
+
+  // history
+
+  appendHistory(agentId: string, runId: string, turns: HistoryTurn[]): void {
+    if (turns.length === 0) return;
+    this.appendHistoryTx(agentId, runId, turns);
+  }
+
+  getHistory(agentId: string): HistoryTurn[] {
+    return this.stmts.getHistory.all(agentId).map(historyFromRow);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** Opens (creating if needed) `${dataDir}/letta-stream.db`; creates `dataDir` recursively. */
+export function openSqliteStore(dataDir: string): SqliteStore {
+  fs.mkdirSync(dataDir, { recursive: true });
+  return new SqliteStore({ file: path.join(dataDir, SQLITE_FILE_NAME) });
+}
+
+// ---- schema -----------------------------------------------------------------------------------
+
+function userVersion(db: Database.Database): number {
+  const v = db.pragma('user_version', { simple: true });
+  if (typeof v !== 'number' || !Number.isInteger(v)) {
+    throw new StoreError('store_corrupt', `store: unreadable user_version ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/** Refuse files written by newer code (a schema this code cannot know); returns the file's version. */
+function checkVersion(db: Database.Database, file: string): number {
+  const current = userVersion(db);
+  if (current > SCHEMA_VERSION) {
+    throw new StoreError(
+      'store_version',
+      `store: ${file} has schema version ${current}, newer than the ${SCHEMA_VERSION} this version of letta-stream knows; ` +
+        'upgrade letta-stream or point it at another data directory',
+    );
+  }
+  return current;
+}
+
+/** Bring a file at version `current` up to SCHEMA_VERSION, one transaction per migration. */
+function migrate(db: Database.Database, current: number): void {
+  for (const migration of MIGRATIONS) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      migration.up(db);
+      db.pragma(`user_version = ${migration.version}`);
+    }).immediate();
+  }
+}
+
+function prepareStatements(db: Database.Database): Statements {
+  const agentCols =
+    'id, name, model, system, tools, requires_approval_tools, interface_mode, max_steps, state, active_run_id, pending_tool_calls, created_at, updated_at';
+  const runCols = 'id, agent_id, status, stop_reason, usage, error, created_at, completed_at';
+  return {
+    insertAgent: db.prepare<[AgentRow]>(
+      `INSERT INTO agents (${agentCols}) VALUES (@id, @name, @model, @system, @tools, @requires_approval_tools,
+         @interface_mode, @max_steps, @state, @active_run_id, @pending_tool_calls, @created_at, @updated_at)`,
+    ),
+    getAgent: db.prepare<[string], AgentRow>(`SELECT ${agentCols} FROM agents WHERE id = ?`),
+    getAgentByName: db.prepare<[string], AgentRow>(
+      `SELECT ${agentCols} FROM agents WHERE name = ? ORDER BY created_at, rowid LIMIT 1`,
+    ),
+    listAgents: db.prepare<[], AgentRow>(`SELECT ${agentCols} FROM agents ORDER BY created_at, rowid`),
+    setAgentState: db.prepare<[{ id: string; state: string; active_run_id: string | null; pending_tool_calls: string; updated_at: string }]>(
+      `UPDATE agents SET state = @state, active_run_id = @active_run_id, pending_tool_calls = @pending_tool_calls,
+         updated_at = @updated_at WHERE id = @id`,
+    ),
+
+    insertRun: db.prepare<[RunRow]>(
+      `INSERT INTO runs (${runCols}) VALUES (@id, @agent_id, @status, @stop_reason, @usage, @error, @created_at, @completed_at)`,
+    ),
+    getRun: db.prepare<[string], RunRow>(`SELECT ${runCols} FROM runs WHERE id = ?`),
+    listRuns: db.prepare<[string, number], RunRow>(
+      `SELECT ${runCols} FROM runs WHERE agent_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+    ),
+    finishRun: db.prepare<[{ id: string; status: string; stop_reason: string; usage: string | null; error: string | null; completed_at: string }]>(
+      `UPDATE runs SET status = @status, stop_reason = @stop_reason, usage = @usage, error = @error,
+         completed_at = @completed_at WHERE id = @id AND status = 'running'`,
+    ),
+    runningRunIds: db.prepare<[], IdRow>(`SELECT id FROM runs WHERE status = 'running' ORDER BY created_at, rowid`),
+    failRunning: db.prepare<[{ error: string; completed_at: string }]>(
+      `UPDATE runs SET status = 'failed', stop_reason = 'error', error = @error, completed_at = @completed_at
+         WHERE status = 'running'`,
+    ),
+    idleRunningAgents: db.prepare<[string]>(
+      `UPDATE agents SET state = 'idle', active_run_id = NULL, pending_tool_calls = '[]', updated_at = ?
+         WHERE state = 'running'`,
+    ),
+
+    insertMessage: db.prepare<[string, string, string]>(
+      'INSERT INTO messages (run_id, agent_id, message) VALUES (?, ?, ?)',
+    ),
+    listRunMessages: db.prepare<[string], MessageRow>(
+      'SELECT position, message FROM messages WHERE run_id = ? ORDER BY position',
+    ),
+    listAgentMessages: db.prepare<[string, number], MessageRow>(
+      `SELECT position, message FROM (
+         SELECT position, message FROM messages WHERE agent_id = ? ORDER BY position DESC LIMIT ?
+       ) ORDER BY position`,
+    ),
+
+    insertHistory: db.prepare<[string, string, string, string]>(
+      'INSERT INTO history (agent_id, run_id, role, content) VALUES (?, ?, ?, ?)',
+    ),
+    getHistory: db.prepare<[string], HistoryRow>(
+      'SELECT position, role, content FROM history WHERE agent_id = ? ORDER BY position',
+    ),
+  };
+}

@@ -1,0 +1,94 @@
+import type { LettaMessage, RunStatus, StopReasonType } from '../letta/frames.js';
+import type { InterfaceMode } from '../letta/step-builder.js';
+
+/**
+ * Persistence behind one interface: the embedded SQLite store implements it now, a PostgreSQL
+ * store later. Synchronous on purpose for the embedded default (better-sqlite3); a server
+ * database implementation can batch behind the same calls.
+ */
+
+export type AgentState = 'idle' | 'running' | 'awaitingApproval';
+
+export interface AgentRecord {
+  id: string; // agent-<uuid>
+  name: string;
+  model: string;
+  system: string;
+  tools: string[];
+  requiresApprovalTools: string[];
+  interfaceMode: InterfaceMode;
+  maxSteps: number;
+  state: AgentState;
+  /** The run that holds the agent (running) or that asked for approval (awaitingApproval). */
+  activeRunId: string | null;
+  /** awaitingApproval: the tool calls of the assistant turn that wait for a decision or a client result. */
+  pendingToolCalls: PendingToolCall[];
+  createdAt: string; // ISO 8601
+  updatedAt: string;
+}
+
+export interface PendingToolCall {
+  toolCallId: string;
+  name: string;
+  input: Record<string, unknown>;
+  requiresApproval: boolean;
+}
+
+export interface UsageTotals {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  step_count: number;
+  cached_input_tokens: number | null;
+  cache_write_tokens: number | null;
+}
+
+export interface RunRecord {
+  id: string; // run-<uuid>
+  agentId: string;
+  status: RunStatus;
+  stopReason: StopReasonType | null;
+  usage: UsageTotals | null;
+  /** Human reason for failed runs (e.g. "the server stopped while the run was in progress"). */
+  error: string | null;
+  createdAt: string;
+  completedAt: string | null;
+}
+
+/** One turn of the agent's conversation in Anthropic's format (content blocks as the API takes them). */
+export interface HistoryTurn {
+  role: 'user' | 'assistant';
+  content: unknown[];
+}
+
+export interface Store {
+  createAgent(agent: AgentRecord): void;
+  getAgent(id: string): AgentRecord | null;
+  getAgentByName(name: string): AgentRecord | null;
+  listAgents(): AgentRecord[];
+  /** Updates state, activeRunId, pendingToolCalls and updatedAt. */
+  setAgentState(id: string, state: AgentState, activeRunId: string | null, pending: PendingToolCall[]): void;
+
+  createRun(run: RunRecord): void;
+  getRun(id: string): RunRecord | null;
+  /** Newest first. */
+  listRuns(agentId: string, limit?: number): RunRecord[];
+  /**
+   * Write the terminal status once: returns false (and changes nothing) when the run is not
+   * `running` any more, so a second finalizer can never overwrite the first.
+   */
+  finishRun(id: string, status: RunStatus, stopReason: StopReasonType, usage: UsageTotals | null, error: string | null): boolean;
+  /** On start: runs left `running` by a crash become `failed` with `reason`; their agents become idle. Returns their ids. */
+  failInterruptedRuns(reason: string): string[];
+
+  /** Letta messages as the client saw them, consolidated (one row per message part), in order. */
+  appendMessages(runId: string, agentId: string, messages: LettaMessage[]): void;
+  listRunMessages(runId: string): LettaMessage[];
+  listAgentMessages(agentId: string, limit?: number): LettaMessage[];
+
+  /** The agent's conversation for the next Anthropic request. */
+  appendHistory(agentId: string, runId: string, turns: HistoryTurn[]): void;
+  getHistory(agentId: string): HistoryTurn[];
+
+  close(): void;
+}

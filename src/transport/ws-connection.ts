@@ -1,0 +1,137 @@
+import type { WebSocket } from 'ws';
+import type { AgentService } from '../actors/agent-service.js';
+import { ServiceError } from '../actors/errors.js';
+import type { LogEntry, RunEnd } from '../actors/run-log.js';
+import { clientFrame, issuesOf, type ClientFrame, type ServerFrame } from './protocol.js';
+import { toRunRequest } from './run-request.js';
+
+/** Past this many bytes queued on one socket, that client is too slow: it is closed, the run goes on. */
+export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+export const CLOSE_SLOW_CONSUMER = 4008;
+
+/**
+ * One client socket: parses every frame, answers errors without closing, and keeps the run
+ * subscriptions of this socket. Closing the socket is a disconnect, never a cancel.
+ */
+export class WsConnection {
+  private readonly subscriptions = new Map<string, () => void>();
+  /** Last seq_id delivered per run, for the resubscribe hint when this client is dropped. */
+  private readonly lastSeq = new Map<string, number>();
+  private closed = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly service: AgentService,
+    private readonly maxBuffered = MAX_BUFFERED_BYTES,
+  ) {
+    ws.on('message', (data, isBinary) => this.onMessage(data.toString(), isBinary));
+    ws.on('close', () => this.dispose());
+    ws.on('error', () => this.dispose());
+  }
+
+  private send(frame: ServerFrame | string): void {
+    if (this.closed) return;
+    try {
+      this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+    } catch {
+      this.dispose();
+    }
+  }
+
+  private onMessage(text: string, isBinary: boolean): void {
+    if (isBinary) return this.send({ type: 'error', code: 'invalid_request', message: 'frames are JSON text, not binary' });
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      return this.send({ type: 'error', code: 'invalid_request', message: 'the frame is not valid JSON' });
+    }
+    const requestId = typeof raw === 'object' && raw !== null && typeof (raw as { request_id?: unknown }).request_id === 'string' ? (raw as { request_id: string }).request_id : undefined;
+    const parsed = clientFrame.safeParse(raw);
+    if (!parsed.success) {
+      return this.send({ type: 'error', ...(requestId ? { request_id: requestId } : {}), code: 'invalid_request', message: 'the frame does not follow the protocol', issues: issuesOf(parsed.error) });
+    }
+    try {
+      this.handle(parsed.data);
+    } catch (err) {
+      const e = err instanceof ServiceError ? err : new ServiceError('internal', `internal error: ${(err as Error).message}`);
+      this.send({ type: 'error', request_id: parsed.data.request_id, code: e.code, message: e.message, ...(e.issues ? { issues: e.issues } : {}) });
+    }
+  }
+
+  private handle(frame: ClientFrame): void {
+    switch (frame.type) {
+      case 'run.start': {
+        const { runId, agentId } = this.service.startRun(frame.agent_id, toRunRequest(frame.messages), frame.max_steps);
+        this.send({ type: 'run.started', request_id: frame.request_id, run_id: runId, agent_id: agentId });
+        this.follow(runId, 0);
+        return;
+      }
+      case 'run.subscribe': {
+        const after = frame.after_seq_id ?? 0;
+        this.subscriptions.get(frame.run_id)?.();
+        this.send({ type: 'run.subscribed', request_id: frame.request_id, run_id: frame.run_id, after_seq_id: after });
+        this.follow(frame.run_id, after);
+        return;
+      }
+      case 'run.unsubscribe':
+        this.subscriptions.get(frame.run_id)?.();
+        this.subscriptions.delete(frame.run_id);
+        this.send({ type: 'run.unsubscribed', request_id: frame.request_id, run_id: frame.run_id });
+        return;
+      case 'run.cancel': {
+        const r = this.service.cancelRun(frame.run_id);
+        this.send({ type: 'run.cancel.result', request_id: frame.request_id, ...r });
+        return;
+      }
+      case 'agent.cancel': {
+        const r = this.service.cancelAgent(frame.agent_id);
+        this.send({ type: 'agent.cancel.result', request_id: frame.request_id, ...r });
+        return;
+      }
+    }
+  }
+
+  private follow(runId: string, afterSeq: number): void {
+    let ended = false;
+    const unsubscribe = this.service.subscribe(
+      runId,
+      {
+        frame: (entry: LogEntry) => {
+          this.lastSeq.set(runId, entry.seq);
+          this.send(entry.json);
+          if (this.ws.bufferedAmount > this.maxBuffered) this.dropSlowClient(runId);
+        },
+        end: (end: RunEnd) => {
+          ended = true;
+          this.send(end);
+          this.subscriptions.delete(runId);
+        },
+      },
+      afterSeq,
+    );
+    // The backlog may already have ended the run, or dropped this client.
+    if (ended || this.closed) unsubscribe();
+    else this.subscriptions.set(runId, unsubscribe);
+  }
+
+  /** Backpressure: one slow client must not hold the run or other clients; it resubscribes later. */
+  private dropSlowClient(runId: string): void {
+    if (this.closed) return;
+    const seq = this.lastSeq.get(runId) ?? 0;
+    const reason = `too slow: resubscribe to ${runId} with after_seq_id ${seq}`.slice(0, 123);
+    this.dispose();
+    try {
+      this.ws.close(CLOSE_SLOW_CONSUMER, reason);
+    } catch {
+      this.ws.terminate();
+    }
+  }
+
+  private dispose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const unsubscribe of this.subscriptions.values()) unsubscribe();
+    this.subscriptions.clear();
+  }
+}

@@ -1,0 +1,373 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { LettaMessage } from '../src/letta/frames.js';
+import { SCHEMA_VERSION } from '../src/store/migrations.js';
+import { SQLITE_FILE_NAME, SqliteStore, StoreError, openSqliteStore } from '../src/store/sqlite-store.js';
+import type { AgentRecord, HistoryTurn, PendingToolCall, RunRecord, UsageTotals } from '../src/store/types.js';
+
+let dir: string;
+let file: string;
+const open: SqliteStore[] = [];
+
+function store(): SqliteStore {
+  const s = new SqliteStore({ file });
+  open.push(s);
+  return s;
+}
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ls-store-'));
+  file = path.join(dir, 'test.db');
+});
+
+afterEach(() => {
+  for (const s of open.splice(0)) s.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function agent(id: string, over: Partial<AgentRecord> = {}): AgentRecord {
+  return {
+    id,
+    name: `name-${id}`,
+    model: 'claude-sonnet-4-5',
+    system: 'You are helpful.',
+    tools: ['search', 'send_email'],
+    requiresApprovalTools: ['send_email'],
+    interfaceMode: 'simple',
+    maxSteps: 10,
+    state: 'idle',
+    activeRunId: null,
+    pendingToolCalls: [],
+    createdAt: '2025-01-01T00:00:00.000Z',
+    updatedAt: '2025-01-01T00:00:00.000Z',
+    ...over,
+  };
+}
+
+function run(id: string, agentId: string, over: Partial<RunRecord> = {}): RunRecord {
+  return {
+    id,
+    agentId,
+    status: 'running',
+    stopReason: null,
+    usage: null,
+    error: null,
+    createdAt: '2025-01-01T00:00:00.000Z',
+    completedAt: null,
+    ...over,
+  };
+}
+
+function assistant(id: string, runId: string, content: string): LettaMessage {
+  return {
+    message_type: 'assistant_message',
+    id,
+    date: '2025-01-01T00:00:00.000Z',
+    otid: `otid-${id}`,
+    run_id: runId,
+    step_id: 'step-1',
+    content,
+  };
+}
+
+const usage: UsageTotals = {
+  prompt_tokens: 10,
+  completion_tokens: 5,
+  total_tokens: 15,
+  step_count: 1,
+  cached_input_tokens: null,
+  cache_write_tokens: 3,
+};
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+describe('SqliteStore', () => {
+  it('opens in WAL mode with foreign keys and the current schema version', () => {
+    const s = store();
+    s.close();
+    const db = new Database(file, { readonly: true });
+    try {
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('round-trips agents: create, get, by name, list, setAgentState', () => {
+    const s = store();
+    const a = agent('agent-a', { name: 'Alpha', createdAt: '2025-01-02T00:00:00.000Z', interfaceMode: 'kwargs' });
+    const b = agent('agent-b', { name: 'Beta', createdAt: '2025-01-01T00:00:00.000Z' });
+    s.createAgent(a);
+    s.createAgent(b);
+
+    expect(s.getAgent('agent-a')).toEqual(a);
+    expect(s.getAgent('agent-missing')).toBeNull();
+    expect(s.getAgentByName('Beta')).toEqual(b);
+    expect(s.getAgentByName('beta')).toBeNull(); // exact match
+    expect(s.getAgentByName('Bet')).toBeNull();
+    expect(s.listAgents().map((x) => x.id)).toEqual(['agent-b', 'agent-a']); // by created_at
+
+    const pending: PendingToolCall[] = [
+      { toolCallId: 'toolu_1', name: 'send_email', input: { to: 'x@example.com', body: { nested: [1, 2] } }, requiresApproval: true },
+      { toolCallId: 'toolu_2', name: 'search', input: {}, requiresApproval: false },
+    ];
+    s.setAgentState('agent-a', 'awaitingApproval', 'run-1', pending);
+    const got = s.getAgent('agent-a');
+    expect(got).toMatchObject({ state: 'awaitingApproval', activeRunId: 'run-1', pendingToolCalls: pending });
+    expect(got?.updatedAt).toMatch(ISO);
+    expect(got?.updatedAt).not.toBe(a.updatedAt);
+    expect(got?.createdAt).toBe(a.createdAt);
+
+    s.setAgentState('agent-a', 'idle', null, []);
+    expect(s.getAgent('agent-a')).toMatchObject({ state: 'idle', activeRunId: null, pendingToolCalls: [] });
+
+    expect(() => s.setAgentState('agent-missing', 'idle', null, [])).toThrow(/agent-missing/);
+  });
+
+  it('round-trips runs and lists them newest first', () => {
+    const s = store();
+    s.createAgent(agent('agent-a'));
+    s.createAgent(agent('agent-b'));
+    s.createRun(run('run-1', 'agent-a', { createdAt: '2025-01-01T00:00:01.000Z' }));
+    s.createRun(run('run-2', 'agent-a', { createdAt: '2025-01-01T00:00:03.000Z' }));
+    s.createRun(run('run-3', 'agent-a', { createdAt: '2025-01-01T00:00:02.000Z' }));
+    // same timestamp as run-2: rowid breaks the tie, later insert first
+    s.createRun(run('run-4', 'agent-a', { createdAt: '2025-01-01T00:00:03.000Z' }));
+    s.createRun(run('run-b', 'agent-b'));
+    const done = run('run-5', 'agent-a', {
+      status: 'completed',
+      stopReason: 'end_turn',
+      usage,
+      createdAt: '2025-01-01T00:00:00.000Z',
+      completedAt: '2025-01-01T00:00:09.000Z',
+    });
+    s.createRun(done);
+
+    expect(s.getRun('run-5')).toEqual(done);
+    expect(s.getRun('run-1')).toEqual(run('run-1', 'agent-a', { createdAt: '2025-01-01T00:00:01.000Z' }));
+    expect(s.getRun('run-missing')).toBeNull();
+    expect(s.listRuns('agent-a').map((r) => r.id)).toEqual(['run-4', 'run-2', 'run-3', 'run-1', 'run-5']);
+    expect(s.listRuns('agent-a', 2).map((r) => r.id)).toEqual(['run-4', 'run-2']);
+    expect(s.listRuns('agent-b').map((r) => r.id)).toEqual(['run-b']);
+    expect(s.listRuns('agent-none')).toEqual([]);
+  });
+
+  it('refuses a run for an unknown agent (foreign keys on)', () => {
+    const s = store();
+    expect(() => s.createRun(run('run-1', 'agent-none'))).toThrow(/FOREIGN KEY/);
+  });
+
+  it('finishRun writes the terminal status once', () => {
+    const s = store();
+    s.createAgent(agent('agent-a'));
+    s.createRun(run('run-1', 'agent-a'));
+
+    expect(s.finishRun('run-1', 'completed', 'end_turn', usage, null)).toBe(true);
+    const first = s.getRun('run-1');
+    expect(first).toMatchObject({ status: 'completed', stopReason: 'end_turn', usage, error: null });
+    expect(first?.completedAt).toMatch(ISO);
+
+    expect(s.finishRun('run-1', 'cancelled', 'cancelled', null, 'late cancel')).toBe(false);
+    expect(s.getRun('run-1')).toEqual(first);
+
+    expect(s.finishRun('run-missing', 'failed', 'error', null, 'x')).toBe(false);
+  });
+
+  it('failInterruptedRuns after a crash: running runs fail, running agents go idle, approvals survive', () => {
+    const s1 = store();
+    s1.createAgent(agent('agent-run'));
+    s1.createAgent(agent('agent-appr'));
+    s1.createAgent(agent('agent-idle'));
+    s1.createRun(run('run-live', 'agent-run'));
+    s1.createRun(run('run-appr', 'agent-appr'));
+    s1.createRun(run('run-done', 'agent-idle'));
+    s1.finishRun('run-appr', 'completed', 'requires_approval', usage, null);
+    s1.finishRun('run-done', 'completed', 'end_turn', usage, null);
+    const pending: PendingToolCall[] = [{ toolCallId: 'toolu_9', name: 'send_email', input: { to: 'a' }, requiresApproval: true }];
+    s1.setAgentState('agent-run', 'running', 'run-live', []);
+    s1.setAgentState('agent-appr', 'awaitingApproval', 'run-appr', pending);
+    const apprBefore = s1.getAgent('agent-appr');
+    const doneBefore = s1.getRun('run-done');
+    s1.close(); // the "crash"
+
+    const s2 = store();
+    const reason = 'the server stopped while the run was in progress';
+    expect(s2.failInterruptedRuns(reason)).toEqual(['run-live']);
+
+    const failed = s2.getRun('run-live');
+    expect(failed).toMatchObject({ status: 'failed', stopReason: 'error', error: reason });
+    expect(failed?.completedAt).toMatch(ISO);
+    expect(s2.getAgent('agent-run')).toMatchObject({ state: 'idle', activeRunId: null, pendingToolCalls: [] });
+    expect(s2.getAgent('agent-appr')).toEqual(apprBefore);
+    expect(s2.getRun('run-done')).toEqual(doneBefore);
+
+    // idempotent: nothing left to fail, and a failed run cannot be finished again
+    expect(s2.failInterruptedRuns(reason)).toEqual([]);
+    expect(s2.finishRun('run-live', 'completed', 'end_turn', null, null)).toBe(false);
+  });
+
+  it('appends messages in order and lists them per run and per agent', () => {
+    const s = store();
+    s.createAgent(agent('agent-a'));
+    s.createAgent(agent('agent-b'));
+    s.createRun(run('run-1', 'agent-a'));
+    s.createRun(run('run-2', 'agent-a'));
+    s.createRun(run('run-b', 'agent-b'));
+
+    const toolReturn: LettaMessage = {
+      message_type: 'tool_return_message',
+      id: 'msg-tr',
+      date: '2025-01-01T00:00:01.000Z',
+      otid: 'otid-tr',
+      run_id: 'run-1',
+      step_id: 'step-1',
+      seq_id: 4,
+      tool_return: '{"ok":true}',
+      status: 'success',
+      tool_call_id: 'toolu_1',
+      stdout: null,
+      stderr: ['warn'],
+    };
+    const r1 = [assistant('m1', 'run-1', 'one'), toolReturn, assistant('m3', 'run-1', 'three 🎉')];
+    s.appendMessages('run-1', 'agent-a', r1);
+    s.appendMessages('run-b', 'agent-b', [assistant('mb', 'run-b', 'other agent')]);
+    s.appendMessages('run-2', 'agent-a', [assistant('m4', 'run-2', 'four'), assistant('m5', 'run-2', 'five')]);
+    s.appendMessages('run-2', 'agent-a', []);
+
+    expect(s.listRunMessages('run-1')).toEqual(r1);
+    expect(s.listRunMessages('run-2').map((m) => m.id)).toEqual(['m4', 'm5']);
+    expect(s.listRunMessages('run-none')).toEqual([]);
+    expect(s.listAgentMessages('agent-a').map((m) => m.id)).toEqual(['m1', 'msg-tr', 'm3', 'm4', 'm5']);
+    // the newest `limit`, oldest first
+    expect(s.listAgentMessages('agent-a', 3).map((m) => m.id)).toEqual(['m3', 'm4', 'm5']);
+    expect(s.listAgentMessages('agent-a', 0)).toEqual([]);
+    expect(s.listAgentMessages('agent-b').map((m) => m.id)).toEqual(['mb']);
+  });
+
+  it('appendMessages is all or nothing', () => {
+    const s = store();
+    s.createAgent(agent('agent-a'));
+    s.createRun(run('run-1', 'agent-a'));
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const bad = { ...assistant('m2', 'run-1', 'x'), extra: cyclic } as unknown as LettaMessage;
+    expect(() => s.appendMessages('run-1', 'agent-a', [assistant('m1', 'run-1', 'ok'), bad])).toThrow();
+    expect(s.listRunMessages('run-1')).toEqual([]);
+  });
+
+  it('round-trips history in order', () => {
+    const s = store();
+    s.createAgent(agent('agent-a'));
+    s.createAgent(agent('agent-b'));
+    s.createRun(run('run-1', 'agent-a'));
+    s.createRun(run('run-2', 'agent-a'));
+    s.createRun(run('run-b', 'agent-b'));
+    const t1: HistoryTurn[] = [
+      { role: 'user', content: [{ type: 'text', text: 'hi' }] },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'thinking', thinking: 'hmm', signature: 'sig' },
+          { type: 'tool_use', id: 'toolu_1', name: 'search', input: { q: 'x' } },
+        ],
+      },
+    ];
+    const t2: HistoryTurn[] = [
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'found' }] },
+      { role: 'assistant', content: [{ type: 'text', text: 'done' }] },
+    ];
+    s.appendHistory('agent-a', 'run-1', t1);
+    s.appendHistory('agent-b', 'run-b', [{ role: 'user', content: [{ type: 'text', text: 'b' }] }]);
+    s.appendHistory('agent-a', 'run-2', t2);
+    expect(s.getHistory('agent-a')).toEqual([...t1, ...t2]);
+    expect(s.getHistory('agent-none')).toEqual([]);
+  });
+
+  it('keeps everything across close and reopen', () => {
+    const s1 = store();
+    const a = agent('agent-a', { pendingToolCalls: [{ toolCallId: 't', name: 'n', input: { k: 1 }, requiresApproval: true }] });
+    s1.createAgent(a);
+    s1.createRun(run('run-1', 'agent-a'));
+    s1.finishRun('run-1', 'completed', 'end_turn', usage, null);
+    const r = s1.getRun('run-1');
+    s1.appendMessages('run-1', 'agent-a', [assistant('m1', 'run-1', 'hello')]);
+    s1.appendHistory('agent-a', 'run-1', [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }]);
+    s1.close();
+    s1.close(); // harmless
+
+    const s2 = store();
+    expect(s2.getAgent('agent-a')).toEqual(a);
+    expect(s2.getRun('run-1')).toEqual(r);
+    expect(s2.listRunMessages('run-1')).toEqual([assistant('m1', 'run-1', 'hello')]);
+    expect(s2.getHistory('agent-a')).toEqual([{ role: 'user', content: [{ type: 'text', text: 'hi' }] }]);
+    // appends continue after the existing positions
+    s2.createRun(run('run-2', 'agent-a'));
+    s2.appendMessages('run-2', 'agent-a', [assistant('m2', 'run-2', 'again')]);
+    expect(s2.listAgentMessages('agent-a').map((m) => m.id)).toEqual(['m1', 'm2']);
+  });
+
+  it('refuses a data file with a newer schema version', () => {
+    const db = new Database(file);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+
+    let err: unknown;
+    try {
+      store();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as StoreError).code).toBe('store_version');
+    expect((err as StoreError).message).toMatch(/schema version \d+, newer than/);
+    expect((err as StoreError).message).toContain(file);
+
+    // the file was left alone
+    const check = new Database(file, { readonly: true });
+    try {
+      expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION + 1);
+    } finally {
+      check.close();
+    }
+  });
+
+  it('throws naming the table and id when a JSON column is corrupt', () => {
+    const s1 = store();
+    s1.createAgent(agent('agent-a'));
+    s1.createRun(run('run-1', 'agent-a'));
+    s1.appendMessages('run-1', 'agent-a', [assistant('m1', 'run-1', 'x')]);
+    s1.close();
+
+    const db = new Database(file);
+    db.prepare("UPDATE agents SET tools = '[not json' WHERE id = 'agent-a'").run();
+    db.prepare("UPDATE runs SET usage = '{\"prompt_tokens\":\"many\"}' WHERE id = 'run-1'").run();
+    db.prepare("UPDATE messages SET message = 'garbage'").run();
+    db.close();
+
+    const s2 = store();
+    expect(() => s2.getAgent('agent-a')).toThrow(/agents row agent-a: column tools is not valid JSON/);
+    expect(() => s2.listAgents()).toThrow(/agents row agent-a/);
+    expect(() => s2.getRun('run-1')).toThrow(/runs row run-1: column usage/);
+    expect(() => s2.listRunMessages('run-1')).toThrow(/messages row 1: column message is not valid JSON/);
+  });
+
+  it('openSqliteStore creates the data directory and its file', () => {
+    const dataDir = path.join(dir, 'nested', 'data');
+    const s = openSqliteStore(dataDir);
+    open.push(s);
+    s.createAgent(agent('agent-a'));
+    expect(fs.existsSync(path.join(dataDir, SQLITE_FILE_NAME))).toBe(true);
+    expect(s.file).toBe(path.join(dataDir, 'letta-stream.db'));
+  });
+
+  it('works in memory', () => {
+    const s = new SqliteStore({ file: ':memory:' });
+    open.push(s);
+    s.createAgent(agent('agent-a'));
+    expect(s.listAgents()).toHaveLength(1);
+  });
+});

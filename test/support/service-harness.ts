@@ -1,0 +1,140 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
+import WebSocket from 'ws';
+import { AgentService } from '../../src/actors/agent-service.js';
+import { startAnthropicServer, type AnthropicServer } from '../../src/anthropic-server/index.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { startServer, type LettaStreamServer } from '../../src/transport/server.js';
+
+/** The real service on loopback: built-in Anthropic server, SQLite file, HTTP + WebSocket. */
+export interface Harness {
+  dir: string;
+  anthropic: AnthropicServer;
+  store: SqliteStore;
+  service: AgentService;
+  server: LettaStreamServer;
+  warnings: string[];
+  close(): Promise<void>;
+}
+
+export async function startHarness(o: { token?: string; graceMs?: number; maxBufferedBytes?: number } = {}): Promise<Harness> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'letta-stream-'));
+  const anthropic = await startAnthropicServer({ defaultDelayMs: 1 });
+  const client = new Anthropic({ apiKey: 'local', baseURL: anthropic.url, maxRetries: 0 });
+  const store = new SqliteStore({ file: path.join(dir, 'letta-stream.db') });
+  const warnings: string[] = [];
+  const service = new AgentService({ store, client, dataDir: dir, graceMs: o.graceMs ?? 60_000, warn: (m) => warnings.push(m) });
+  service.recover();
+  service.ensureDemoAgent();
+  const server = await startServer({ service, port: 0, token: o.token ?? null, ...(o.maxBufferedBytes ? { maxBufferedBytes: o.maxBufferedBytes } : {}) });
+  return {
+    dir,
+    anthropic,
+    store,
+    service,
+    server,
+    warnings,
+    async close() {
+      await server.close();
+      await anthropic.close();
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type Frame = Record<string, unknown> & { type?: string; message_type?: string; run_id?: string; seq_id?: number };
+
+/** A WebSocket test client that records every frame and waits for conditions. */
+export class TestClient {
+  readonly frames: Frame[] = [];
+  private waiters: Array<() => void> = [];
+  closeInfo: { code: number; reason: string } | null = null;
+  private n = 0;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      this.frames.push(JSON.parse(data.toString()) as Frame);
+      this.wake();
+    });
+    ws.on('close', (code, reason) => {
+      this.closeInfo = { code, reason: reason.toString() };
+      this.wake();
+    });
+  }
+
+  static async connect(url: string, headers: Record<string, string> = {}): Promise<TestClient> {
+    const ws = new WebSocket(url, { headers });
+    const c = new TestClient(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return c;
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  nextId(): string {
+    return `req-${++this.n}`;
+  }
+
+  /** Resolves with the first frame (from index `from`) that matches; rejects after `ms`. */
+  async waitFor(pred: (f: Frame) => boolean, ms = 15_000, from = 0): Promise<Frame> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const hit = this.frames.slice(from).find(pred);
+      if (hit) return hit;
+      if (this.closeInfo) throw new Error(`socket closed (${this.closeInfo.code} ${this.closeInfo.reason}) while waiting`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out; frames so far: ${JSON.stringify(this.frames.slice(-5))}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Starts a run and returns its id. */
+  async start(agentId: string, text: string, extra: Record<string, unknown> = {}): Promise<string> {
+    const request_id = this.nextId();
+    this.send({ type: 'run.start', request_id, agent_id: agentId, messages: [{ role: 'user', content: text }], ...extra });
+    const f = await this.waitFor((x) => x.request_id === request_id);
+    if (f.type !== 'run.started') throw new Error(`run did not start: ${JSON.stringify(f)}`);
+    return f.run_id as string;
+  }
+
+  async approve(agentId: string, approvals: unknown[]): Promise<string> {
+    const request_id = this.nextId();
+    this.send({ type: 'run.start', request_id, agent_id: agentId, messages: [{ type: 'approval', approvals }] });
+    const f = await this.waitFor((x) => x.request_id === request_id);
+    if (f.type !== 'run.started') throw new Error(`approval run did not start: ${JSON.stringify(f)}`);
+    return f.run_id as string;
+  }
+
+  /** Every frame of a run, waiting for its run.end. */
+  async runFrames(runId: string, ms = 20_000): Promise<Frame[]> {
+    await this.waitFor((f) => f.type === 'run.end' && f.run_id === runId, ms);
+    return this.frames.filter((f) => f.run_id === runId);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+export const lettaFrames = (frames: Frame[]): Frame[] => frames.filter((f) => typeof f.message_type === 'string');
+export const ofType = (frames: Frame[], t: string): Frame[] => frames.filter((f) => f.message_type === t);
