@@ -82,7 +82,16 @@ for (const resumesWithTools of [false, true]) {
   describe(`run machine, model-based (${resumesWithTools ? 'approval run' : 'user message run'})`, () => {
     const input = { runId: 'run-x', maxSteps: 3, resumesWithTools, io: new FakeIO() };
     const paths = getShortestPaths(testMachine, {
-      events: samples as never,
+      // Traversal spawns no children, so `sendTo('step')` cannot be resolved there: CANCEL in
+      // `streaming` is covered by driving the real actor (every path ends with a CANCEL).
+      // A child's done/error events only happen while that child exists (streaming: the step;
+      // executingTools: the tool phase).
+      events: ((snapshot: { value: unknown }) =>
+        snapshot.value === 'streaming'
+          ? samples.filter((e) => e.type.endsWith('.step'))
+          : snapshot.value === 'executingTools'
+            ? samples.filter((e) => e.type.endsWith('.tools') || e.type === 'CANCEL')
+            : []) as never,
       input,
       serializeState: (s, e) => `${JSON.stringify(s.value)}|${(s.context as { stepCount: number }).stepCount}|${key(e as AnyEventObject)}`,
     });

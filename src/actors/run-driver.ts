@@ -76,7 +76,7 @@ export class RunDriver implements RunIO {
     return this.step as StepOptions;
   }
 
-  upstreamInput(): UpstreamInput {
+  upstreamInput(): Omit<UpstreamInput, 'run'> {
     return {
       client: this.o.client,
       request: buildRequest(this.o.agent, this.o.store.getHistory(this.o.agent.id)),

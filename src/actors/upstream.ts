@@ -9,6 +9,8 @@ export interface UpstreamInput {
   request: Omit<MessageCreateParamsStreaming, 'stream'>;
   /** Where the step machine's frames go (the run log). */
   onFrame(frame: StreamedMessage): void;
+  /** The run whose `step` child this feeds. */
+  run: AnyActorRef;
 }
 
 type Closed = Extract<StreamEvent, { type: 'UPSTREAM_CLOSED' }>;
@@ -30,11 +32,12 @@ export function upstreamFailure(err: unknown): Closed {
 
 /**
  * One step's Anthropic call: iterates the SDK stream and sends each event, parsed, to the step
- * machine (the `step` actor of this run's system). Stopping this actor — the run leaving
+ * machine (the run's `step` child, invoked beside this actor). Stopping this actor — the run leaving
  * `streaming`, for any reason — aborts the HTTP request.
  */
-export const upstreamStep = fromCallback<EventObject, UpstreamInput>(({ input, system }) => {
-  const step = system.get('step') as AnyActorRef | undefined;
+export const upstreamStep = fromCallback<EventObject, UpstreamInput>(({ input }) => {
+  // Children start after the run's snapshot is committed, so the sibling is there by now.
+  const step = (input.run.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children.step;
   const controller = new AbortController();
   let stopped = false;
   if (!step) throw new Error('upstream: no step actor in this run');

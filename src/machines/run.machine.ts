@@ -16,7 +16,7 @@ export interface RunIO {
   /** Options for the current step's stream machine (ids, interface mode, approval tools). */
   stepOptions(): StepOptions;
   /** The upstream actor's input for the current step: Anthropic client and request. */
-  upstreamInput(): UpstreamInput;
+  upstreamInput(): Omit<UpstreamInput, 'run'>;
   /** Persist what the step showed and append its assistant turn to the history. */
   recordStep(result: StepResult): void;
   /** Input for the tool phase: the calls of the last step (or the approval decisions). */
@@ -98,7 +98,6 @@ export const runMachine = setup({
       invoke: [
         {
           id: 'step',
-          systemId: 'step',
           src: 'stream',
           input: ({ context }) => context.io.stepOptions(),
           onDone: [
@@ -112,7 +111,7 @@ export const runMachine = setup({
         {
           id: 'upstream',
           src: 'upstream',
-          input: ({ context }) => context.io.upstreamInput(),
+          input: ({ context, self }) => ({ ...context.io.upstreamInput(), run: self }),
         },
       ],
       on: { CANCEL: { actions: 'cancelStep' } },

@@ -128,7 +128,7 @@ export class TestClient {
   /** Every frame of a run, waiting for its run.end. */
   async runFrames(runId: string, ms = 20_000): Promise<Frame[]> {
     await this.waitFor((f) => f.type === 'run.end' && f.run_id === runId, ms);
-    return this.frames.filter((f) => f.run_id === runId);
+    return this.frames.filter((f) => f.run_id === runId && f.request_id === undefined);
   }
 
   close(): void {
