@@ -9,6 +9,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // The resource test measures retained memory after a forced GC.
+    execArgv: ['--expose-gc'],
     reporters: json ? ['default', ['json', { outputFile: json }]] : ['default'],
   },
 });

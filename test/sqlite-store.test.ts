@@ -32,7 +32,7 @@ function agent(id: string, over: Partial<AgentRecord> = {}): AgentRecord {
   return {
     id,
     name: `name-${id}`,
-    model: 'claude-sonnet-4-5',
+    model: 'claude-sonnet-4-6',
     system: 'You are helpful.',
     tools: ['search', 'send_email'],
     requiresApprovalTools: ['send_email'],

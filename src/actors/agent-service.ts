@@ -51,7 +51,7 @@ interface LiveRun {
 }
 
 export const DEFAULT_GRACE_MS = 5 * 60_000;
-export const DEFAULT_MODEL = 'claude-sonnet-4-5';
+export const DEFAULT_MODEL = 'claude-sonnet-4-6';
 const DEMO_TOOLS = ['get_time', 'calculator', 'read_file', 'list_dir', 'write_file'];
 
 /**

@@ -8,11 +8,13 @@ export interface RunEnd {
   stop_reason: StopReasonType;
 }
 
-/** One entry of a run's log: the frame's JSON (serialized once, sent to every subscriber as is). */
+/**
+ * One entry of a run's log: the frame's JSON, serialized once and sent to every subscriber as is.
+ * Only the text is kept (not the object too): a finished run's log is held for the grace period.
+ */
 export interface LogEntry {
   seq: number;
   json: string;
-  frame: LettaFrame;
 }
 
 export interface RunLogListener {
@@ -51,8 +53,7 @@ export class RunLog {
   append(frame: LettaFrame): void {
     if (this.ended) return;
     const seq = this.entries.length + 1;
-    const stamped = { ...frame, run_id: this.runId, seq_id: seq } as LettaFrame;
-    const entry: LogEntry = { seq, json: JSON.stringify(stamped), frame: stamped };
+    const entry: LogEntry = { seq, json: JSON.stringify({ ...frame, run_id: this.runId, seq_id: seq }) };
     this.entries.push(entry);
     for (const l of this.listeners) l.frame(entry);
   }
@@ -77,6 +78,6 @@ export class RunLog {
 
   /** Frames from `afterSeq` on, for HTTP readers. */
   framesAfter(afterSeq = 0): LettaFrame[] {
-    return this.entries.slice(Math.max(0, afterSeq)).map((e) => e.frame);
+    return this.entries.slice(Math.max(0, afterSeq)).map((e) => JSON.parse(e.json) as LettaFrame);
   }
 }

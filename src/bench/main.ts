@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { runServiceBench } from './service-bench.js';
 import { runStreamBench } from './stream-bench.js';
 
 /** `npm run bench`: every figure is a ratio against a baseline measured in the same run. */
@@ -9,6 +10,8 @@ async function main(): Promise<void> {
   console.log('\nstream machine pipeline');
   const stream = await runStreamBench(quick);
   for (const line of stream.lines) console.log(line);
+  console.log('\nservice on loopback (WebSocket clients, built-in Anthropic server, SQLite)');
+  for (const line of await runServiceBench(quick)) console.log(line);
 }
 
 await main();

@@ -16,7 +16,7 @@ function clientServing(body: Uint8Array): Anthropic {
   });
 }
 
-const params = { model: 'claude-sonnet-4-5', max_tokens: 1024, messages: [{ role: 'user' as const, content: 'bench' }] };
+const params = { model: 'claude-sonnet-4-6', max_tokens: 1024, messages: [{ role: 'user' as const, content: 'bench' }] };
 
 /** The SDK's own accumulation of the stream: the baseline. */
 async function sdkAccumulate(body: Uint8Array): Promise<number> {

@@ -11,7 +11,7 @@ function head(): string[] {
         type: 'message',
         role: 'assistant',
         content: [],
-        model: 'claude-sonnet-4-5',
+        model: 'claude-sonnet-4-6',
         stop_reason: null,
         stop_sequence: null,
         usage: { input_tokens: 100, output_tokens: 1, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },

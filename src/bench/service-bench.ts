@@ -1,0 +1,145 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import Anthropic from '@anthropic-ai/sdk';
+import WebSocket from 'ws';
+import { AgentService } from '../actors/agent-service.js';
+import { startAnthropicServer } from '../anthropic-server/index.js';
+import { SqliteStore } from '../store/sqlite-store.js';
+import { startServer } from '../transport/server.js';
+import { progress } from './harness.js';
+
+type Frame = { type?: string; message_type?: string; run_id?: string; request_id?: string };
+
+/** A bench client: counts frames per run and resolves waiters on matching frames. */
+class Client {
+  frames = 0;
+  private waiters: Array<{ pred: (f: Frame) => boolean; resolve: (f: Frame) => void }> = [];
+  private n = 0;
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      const f = JSON.parse(data.toString()) as Frame;
+      if (f.message_type) this.frames++;
+      this.waiters = this.waiters.filter((w) => (w.pred(f) ? (w.resolve(f), false) : true));
+    });
+  }
+  static open(url: string): Promise<Client> {
+    const ws = new WebSocket(url);
+    return new Promise((resolve, reject) => ws.once('open', () => resolve(new Client(ws))).once('error', reject));
+  }
+  wait(pred: (f: Frame) => boolean): Promise<Frame> {
+    return new Promise((resolve) => this.waiters.push({ pred, resolve }));
+  }
+  async start(agent: string, text: string): Promise<string> {
+    const request_id = `r${++this.n}`;
+    const answer = this.wait((f) => f.request_id === request_id);
+    this.ws.send(JSON.stringify({ type: 'run.start', request_id, agent_id: agent, messages: [{ role: 'user', content: text }] }));
+    const f = (await answer) as Frame & { run_id: string };
+    if (f.type !== 'run.started') throw new Error(JSON.stringify(f));
+    return f.run_id;
+  }
+  subscribe(runId: string): void {
+    this.ws.send(JSON.stringify({ type: 'run.subscribe', request_id: `s${++this.n}`, run_id: runId }));
+  }
+}
+
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
+
+export async function runServiceBench(quick = false): Promise<string[]> {
+  const lines: string[] = [];
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'letta-stream-bench-'));
+  const anthropic = await startAnthropicServer({ defaultDelayMs: 0 });
+  const store = new SqliteStore({ file: path.join(dir, 'bench.db') });
+  const client = new Anthropic({ apiKey: 'local', baseURL: anthropic.url, maxRetries: 0 });
+  const service = new AgentService({ store, client, dataDir: dir });
+  const server = await startServer({ service, port: 0 });
+  try {
+    // 1. Frames per second to 1 and to 10 clients of one fast run.
+    progress('service bench: fan-out');
+    const agent = service.createAgent({ name: 'bench', tools: ['get_time'] }).id;
+    const clients = await Promise.all(Array.from({ length: 10 }, () => Client.open(server.wsUrl)));
+    const fanout = async (n: number) => {
+      const runId = await clients[0]!.start(agent, `#tokens ${quick ? 4000 : 20000}\n#delay 0\nfast`);
+      const t0 = performance.now();
+      const before = clients.slice(0, n).map((c) => c.frames);
+      for (const c of clients.slice(1, n)) c.subscribe(runId);
+      await Promise.all(clients.slice(0, n).map((c) => c.wait((f) => f.type === 'run.end' && f.run_id === runId)));
+      const ms = performance.now() - t0;
+      const delivered = clients.slice(0, n).reduce((s, c, i) => s + c.frames - (before[i] ?? 0), 0);
+      return { perSecond: (delivered / ms) * 1000, perClient: delivered / n };
+    };
+    const one = await fanout(1);
+    const ten = await fanout(10);
+    lines.push(
+      `  one fast run, 1 client:   ${Math.round(one.perSecond).toLocaleString('en')} frames/s (${Math.round(one.perClient)} frames)`,
+      `  one fast run, 10 clients: ${Math.round(ten.perSecond).toLocaleString('en')} frames/s delivered in all`,
+      `  ratio 10-client / 1-client delivery rate: ${(ten.perSecond / one.perSecond).toFixed(2)}× (10× = free fan-out)`,
+    );
+
+    // 2. 200 concurrent runs: event-loop lag against the idle loop, retained memory per finished run.
+    progress('service bench: 200 concurrent runs');
+    const gc = (globalThis as { gc?: () => void }).gc;
+    const idle = monitorEventLoopDelay({ resolution: 1 });
+    idle.enable();
+    await new Promise((r) => setTimeout(r, 500));
+    idle.disable();
+    const count = quick ? 50 : 200;
+    const agents = Array.from({ length: count }, (_, i) => service.createAgent({ name: `c${i}`, tools: ['get_time'] }).id);
+    gc?.();
+    const heapBefore = process.memoryUsage().heapUsed;
+    const lag = monitorEventLoopDelay({ resolution: 1 });
+    lag.enable();
+    const c0 = clients[0]!;
+    const t0 = performance.now();
+    await Promise.all(agents.map(async (a) => {
+      const runId = await c0.start(a, '#tokens 300\n#delay 5\nconcurrent');
+      await c0.wait((f) => f.type === 'run.end' && f.run_id === runId);
+    }));
+    const wall = performance.now() - t0;
+    lag.disable();
+    await new Promise((r) => setTimeout(r, 100));
+    gc?.();
+    const retained = (process.memoryUsage().heapUsed - heapBefore) / count;
+    lines.push(
+      `  ${count} concurrent runs: ${Math.round(wall)} ms wall; event-loop lag p99 ${(lag.percentile(99) / 1e6).toFixed(1)} ms (idle loop p99 ${(idle.percentile(99) / 1e6).toFixed(1)} ms; target < 50 ms)`,
+      `  retained per idle finished run (frames kept for the grace period): ${(retained / 1024).toFixed(1)} KB (target < 100 KB)`,
+    );
+
+    // 3. Cancel latency: from sending run.cancel to the stop_reason frame on the client.
+    progress('service bench: cancel latency');
+    const cancels = quick ? 100 : 500;
+    const latencies: number[] = [];
+    const noop: number[] = [];
+    for (let i = 0; i < cancels; i++) {
+      const stall = i % 5 === 0;
+      const runId = await c0.start(agent, stall ? '#stall 5000\nwait' : `#tokens 2000\n#delay 1\ncancel me ${i}`);
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 30)));
+      const stop = c0.wait((f) => f.message_type === 'stop_reason' && f.run_id === runId);
+      const end = c0.wait((f) => f.type === 'run.end' && f.run_id === runId);
+      const t = performance.now();
+      c0.ws.send(JSON.stringify({ type: 'run.cancel', request_id: `c${i}`, run_id: runId }));
+      await stop;
+      latencies.push(performance.now() - t);
+      await end;
+      // baseline: a request that does nothing (cancel of the finished run) over the same socket
+      const t2 = performance.now();
+      const ack = c0.wait((f) => f.request_id === `n${i}`);
+      c0.ws.send(JSON.stringify({ type: 'run.cancel', request_id: `n${i}`, run_id: runId }));
+      await ack;
+      noop.push(performance.now() - t2);
+    }
+    lines.push(
+      `  cancel → stop_reason over ${cancels} cancels (every 5th while stalled): p50 ${pct(latencies, 50).toFixed(2)} ms, p99 ${pct(latencies, 99).toFixed(2)} ms (target p99 < 50 ms)`,
+      `  baseline no-op request round trip: p50 ${pct(noop, 50).toFixed(2)} ms, p99 ${pct(noop, 99).toFixed(2)} ms; ratio p50 ${(pct(latencies, 50) / pct(noop, 50)).toFixed(2)}×`,
+    );
+    for (const c of clients) c.ws.close();
+  } finally {
+    progress('');
+    await server.close();
+    await anthropic.close();
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return lines;
+}
