@@ -1,0 +1,42 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
+import { describe, expect, it } from 'vitest';
+import { AgentService } from '../src/actors/agent-service.js';
+import { startAnthropicServer } from '../src/anthropic-server/index.js';
+import { SqliteStore } from '../src/store/sqlite-store.js';
+
+/** A crash leaves runs `running` in the file: the next start fails them and makes the agents usable. */
+describe('crash recovery', () => {
+  it('runs left running are failed with a reason; dangling tool calls are closed; the agent runs again', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'letta-stream-crash-'));
+    const file = path.join(dir, 'db.sqlite');
+    const anthropic = await startAnthropicServer({ defaultDelayMs: 0 });
+    const client = new Anthropic({ apiKey: 'local', baseURL: anthropic.url, maxRetries: 0 });
+    try {
+      // First life: a run is mid-tool-call when the process "dies" (the store is closed under it).
+      const store1 = new SqliteStore({ file });
+      const service1 = new AgentService({ store: store1, client, dataDir: dir });
+      const agent = service1.ensureDemoAgent();
+      const { log } = service1.startRun(agent.id, { kind: 'user', text: '#tool calculator {"expression": "1+1"}\n#delay 1' });
+      const runId = log.runId;
+      // simulate the crash as a history with an unanswered tool_use and a run still `running`
+      store1.appendHistory(agent.id, runId, [{ role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_crash', name: 'calculator', input: { expression: '1+1' } }] }]);
+      store1.close();
+
+      const store2 = new SqliteStore({ file });
+      const service2 = new AgentService({ store: store2, client, dataDir: dir });
+      expect(service2.recover()).toEqual([runId]);
+      expect(store2.getRun(runId)).toMatchObject({ status: 'failed', stopReason: 'error', error: 'the server stopped while the run was in progress' });
+      expect(store2.getAgent(agent.id)?.state).toBe('idle');
+      const next = service2.startRun(agent.id, { kind: 'user', text: 'hello again' });
+      const end = await new Promise((resolve) => next.log.subscribe({ frame: () => {}, end: resolve }));
+      expect(end).toMatchObject({ status: 'completed', stop_reason: 'end_turn' });
+      store2.close();
+    } finally {
+      await anthropic.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
