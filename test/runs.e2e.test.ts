@@ -99,6 +99,8 @@ describe('runs over WebSocket', () => {
     await c.waitFor((f) => f.request_id === 'r3' && f.code === 'not_found');
     c.send({ type: 'run.cancel', request_id: 'r4', run_id: 'run-nope' });
     await c.waitFor((f) => f.request_id === 'r4' && f.code === 'not_found');
+    c.send({ type: 'run.subscribe', request_id: 'r5', run_id: 'run-nope' });
+    expect(await c.waitFor((f) => f.request_id === 'r5')).toMatchObject({ type: 'error', code: 'not_found' });
     // still usable
     const runId = await c.start(demo, 'still here?');
     expectCleanEnd(await c.runFrames(runId), 'end_turn', 'completed');

@@ -190,8 +190,14 @@ export class AgentService {
       ...(this.o.inspect ? { inspect: this.o.inspect } : {}),
     });
     this.live.set(runId, { actor, log, agentId: agent.id });
-    // A thrown action leaves the machine in `error` without exit actions: finalize here instead.
-    actor.subscribe({ error: (err) => driver.finalize('failed', 'error') === undefined && this.o.warn?.(`run ${runId} crashed: ${String(err)}`) });
+    // A thrown action leaves the machine in `error` without exit actions: finalize here instead
+    // (the driver's finalizer is idempotent, so a run that did finalize is not touched again).
+    actor.subscribe({
+      error: (err) => {
+        this.o.warn?.(`run ${runId} crashed: ${err instanceof Error ? err.message : String(err)}`);
+        driver.finalize('failed', 'error');
+      },
+    });
     actor.start();
     return { runId, agentId: agent.id, log };
   }
@@ -297,12 +303,17 @@ export class AgentService {
   }
 
   subscribe(runId: string, listener: RunLogListener, afterSeq = 0): () => void {
+    return this.streamableLog(runId).subscribe(listener, afterSeq);
+  }
+
+  /** The run's live or recently ended log; not_found (saying why) when there is none. */
+  streamableLog(runId: string): RunLog {
     const log = this.runLog(runId);
     if (!log) {
       const run = this.getRun(runId); // not_found when unknown
       throw new ServiceError('not_found', `run ${runId} ended at ${run.completedAt ?? '?'} and its stream is no longer kept (grace period ${Math.round(this.graceMs / 1000)} s); read its messages instead`);
     }
-    return log.subscribe(listener, afterSeq);
+    return log;
   }
 
   private release(runId: string): void {

@@ -69,6 +69,7 @@ export class WsConnection {
       }
       case 'run.subscribe': {
         const after = frame.after_seq_id ?? 0;
+        this.service.streamableLog(frame.run_id); // not_found before any acknowledgement
         this.subscriptions.get(frame.run_id)?.();
         this.send({ type: 'run.subscribed', request_id: frame.request_id, run_id: frame.run_id, after_seq_id: after });
         this.follow(frame.run_id, after);
