@@ -375,3 +375,55 @@ describe('auth and shutdown', () => {
     store.close();
   });
 });
+
+describe('HTTP bodies and backpressure', () => {
+  it('bad HTTP bodies get 400 with a code and a message, unknown paths 404, wrong methods 405', async () => {
+    const post = (body: string) => fetch(`${h.server.url}/v1/agents`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const bad = await post('{nope');
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ error: { code: 'invalid_request', message: 'the request body is not valid JSON' } });
+    const invalid = await post(JSON.stringify({ name: '', tools: ['rm'] }));
+    expect(invalid.status).toBe(400);
+    expect(((await invalid.json()) as Json).error.issues.length).toBeGreaterThan(0);
+    const unknownTool = await post(JSON.stringify({ name: 'x', tools: ['rm_rf'] }));
+    expect(unknownTool.status).toBe(400);
+    const created = await post(JSON.stringify({ name: 'kw', interface: 'kwargs', tools: ['calculator'] }));
+    expect(created.status).toBe(201);
+    expect((await post(JSON.stringify({ name: 'kw' }))).status).toBe(409);
+    expect((await fetch(`${h.server.url}/v1/nowhere`)).status).toBe(404);
+    expect((await fetch(`${h.server.url}/v1/agents/${demo}`, { method: 'DELETE' })).status).toBe(405);
+  });
+
+  it('a kwargs agent streams its inner thoughts as reasoning and send_message as the answer', async () => {
+    const agent = h.service.createAgent({ name: 'kwargs', interfaceMode: 'kwargs', tools: ['calculator'] });
+    const runId = await c.start(agent.id, '#tool calculator {"expression": "3*3"}');
+    const frames = await c.runFrames(runId);
+    expectCleanEnd(frames, 'end_turn', 'completed');
+    expect(ofType(frames, 'reasoning_message').every((f) => f.source === 'non_reasoner_model')).toBe(true);
+    const call = ofType(frames, 'tool_call_message').map((f) => (f.tool_call as { arguments: string }).arguments).join('');
+    expect(JSON.parse(call)).toEqual({ expression: '3*3' });
+    expect(text(frames, 'assistant_message')).toContain('9');
+  });
+
+  it('a slow client is closed with the seq_id to resume from; the run and a fast client go on', async () => {
+    const t = await startHarness({ maxBufferedBytes: 64 * 1024 });
+    try {
+      const agent = t.service.ensureDemoAgent().id;
+      const slow = await TestClient.connect(t.server.wsUrl);
+      const fast = await TestClient.connect(t.server.wsUrl);
+      const runId = await slow.start(agent, '#tokens 40000\n#delay 0\nflood');
+      fast.send({ type: 'run.subscribe', request_id: 'f', run_id: runId });
+      // stop reading: the kernel buffers fill and the server's queue for this socket grows
+      (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+      const frames = await fast.runFrames(runId, 30_000);
+      expectCleanEnd(frames, 'end_turn', 'completed');
+      (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+      await expect.poll(() => slow.closeInfo?.code, { timeout: 10_000 }).toBe(4008);
+      expect(slow.closeInfo?.reason).toMatch(new RegExp(`resubscribe to ${runId} with after_seq_id \\d+`));
+      slow.close();
+      fast.close();
+    } finally {
+      await t.close();
+    }
+  });
+});

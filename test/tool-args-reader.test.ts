@@ -67,9 +67,11 @@ describe('ToolArgsReader', () => {
         const compact = JSON.stringify(value);
         const text = style === 'pretty' ? JSON.stringify(value, null, 2) : style === 'escaped' ? escapeAll(compact) : compact;
         const r = read(cut(text, points));
-        expect(r.result).toEqual({ ok: true, value: JSON.parse(text) });
+        // Compare with what JSON itself round-trips (-0 becomes 0, for one).
+        const parsed = JSON.parse(text) as Record<string, unknown>;
+        expect(r.result).toEqual({ ok: true, value: parsed });
         expect(r.complete).toBe(true);
-        expect(JSON.parse(r.args)).toEqual(withoutThinking(value));
+        expect(JSON.parse(r.args)).toEqual(withoutThinking(parsed));
         for (const name of ['thinking', 'message']) {
           if (typeof value[name] === 'string') {
             expect(r.fields[name] ?? '').toBe(value[name]);

@@ -186,14 +186,8 @@ export class RunDriver implements RunIO {
     }
     this.guard('persisting tool results', () => this.flushToolResults());
     const usage = usageFrame(this.usage, this.steps, [this.o.runId]);
-    const totals: UsageTotals = {
-      prompt_tokens: usage.prompt_tokens,
-      completion_tokens: usage.completion_tokens,
-      total_tokens: usage.total_tokens,
-      step_count: usage.step_count,
-      cached_input_tokens: usage.cached_input_tokens,
-      cache_write_tokens: usage.cache_write_tokens,
-    };
+    const { prompt_tokens, completion_tokens, total_tokens, step_count, cached_input_tokens, cache_write_tokens } = usage;
+    const totals: UsageTotals = { prompt_tokens, completion_tokens, total_tokens, step_count, cached_input_tokens, cache_write_tokens };
     this.guard('writing the run status', () => this.o.store.finishRun(this.o.runId, status, stopReason, totals, status === 'failed' ? (this.error ?? stopReason) : null));
     this.guard('updating the agent', () =>
       stopReason === 'requires_approval'

@@ -1,5 +1,6 @@
 import { assign, sendTo, setup, type ActorRefFrom } from 'xstate';
 import type { StopReasonType } from '../letta/frames.js';
+import { runnableToolCalls } from '../letta/history.js';
 import type { StepOptions, StepResult } from '../letta/step-builder.js';
 import { stopReasonFor } from '../letta/step-outcome.js';
 import { upstreamStep, type UpstreamInput } from '../actors/upstream.js';
@@ -61,7 +62,7 @@ export const runMachine = setup({
     stepRequestsApproval: ({ event }) => (event as { output?: StepResult }).output?.approvalRequested === true,
     stepCallsTools: ({ event }) => {
       const r = (event as { output?: StepResult }).output;
-      return r !== undefined && r.content.some((p) => p.type === 'tool_use' && p.complete && p.input !== null);
+      return r !== undefined && runnableToolCalls(r).length > 0;
     },
     stepLimitReached: ({ context }) => context.stepCount >= context.maxSteps,
     /** A terminal tool (Letta's send_message) ends the turn once it has run. */

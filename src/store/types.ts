@@ -1,4 +1,4 @@
-import type { LettaMessage, RunStatus, StopReasonType } from '../letta/frames.js';
+import type { LettaMessage, RunStatus, StopReasonType, UsageStatisticsFrame } from '../letta/frames.js';
 import type { InterfaceMode } from '../letta/step-builder.js';
 
 /**
@@ -34,14 +34,11 @@ export interface PendingToolCall {
   requiresApproval: boolean;
 }
 
-export interface UsageTotals {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  step_count: number;
-  cached_input_tokens: number | null;
-  cache_write_tokens: number | null;
-}
+/** A run's usage as stored: the fields of its usage_statistics frame. */
+export type UsageTotals = Pick<
+  UsageStatisticsFrame,
+  'prompt_tokens' | 'completion_tokens' | 'total_tokens' | 'step_count' | 'cached_input_tokens' | 'cache_write_tokens'
+>;
 
 export interface RunRecord {
   id: string; // run-<uuid>

@@ -1,14 +1,17 @@
 import { calculator } from './calculator.js';
-import { listDir, readFileTool, writeFileTool } from './files.js';
+import { listDir } from './list-dir.js';
+import { readFileTool } from './read-file.js';
 import { getTime } from './time.js';
 import { ToolError, type ToolContext, type ToolDefinition } from './types.js';
+import { writeFileTool } from './write-file.js';
 
-export { ToolError, type ToolContext, type ToolDefinition } from './types.js';
+export { ToolError, type ToolContext, type ToolDefinition, type ToolErrorCode } from './types.js';
 
 export const builtinTools: ReadonlyMap<string, ToolDefinition> = new Map(
   [getTime, calculator, readFileTool, listDir, writeFileTool].map((t) => [t.name, t]),
 );
 
+/** The definitions for an agent's tool names, in order; an unknown name is a configuration error. */
 export function toolDefinitions(names: readonly string[]): ToolDefinition[] {
   return names.map((n) => {
     const def = builtinTools.get(n);
@@ -23,44 +26,71 @@ export interface ToolOutcome {
   durationMs: number;
 }
 
-/** Runs a tool; never throws. Bad arguments, unknown tools, failures and cancellation are error outcomes. */
+const CANCELLED = 'cancelled';
+
+/** Rejects once the signal aborts, so a tool stuck in a call that takes no signal cannot hold the run. */
+function abortion(signal: AbortSignal): { promise: Promise<never>; dispose(): void } {
+  let onAbort = () => {};
+  const promise = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new ToolError('aborted', CANCELLED));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return { promise, dispose: () => signal.removeEventListener('abort', onAbort) };
+}
+
+/**
+ * Runs a tool by name and never throws: unknown tools, invalid arguments, failures and bugs are
+ * error outcomes whose output the model reads; a signal aborted before or during the run gives
+ * "cancelled", even if the tool itself has not noticed yet.
+ */
 export async function executeTool(name: string, input: unknown, ctx: ToolContext): Promise<ToolOutcome> {
   const t0 = performance.now();
-  const done = (status: 'success' | 'error', output: string): ToolOutcome => ({ status, output, durationMs: performance.now() - t0 });
-  if (ctx.signal.aborted) return done('error', 'cancelled');
+  const done = (status: ToolOutcome['status'], output: string): ToolOutcome => ({ status, output, durationMs: performance.now() - t0 });
+  if (ctx.signal.aborted) return done('error', CANCELLED);
   const def = builtinTools.get(name);
   if (!def) return done('error', `Error: unknown tool "${name}"`);
-  const parsed = def.input.safeParse(input ?? {});
-  if (!parsed.success) {
-    return done('error', `Error: ${name}: invalid arguments: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`);
-  }
+  const abort = abortion(ctx.signal);
   try {
-    const output = await def.run(parsed.data as never, ctx);
-    return ctx.signal.aborted ? done('error', 'cancelled') : done('success', output);
+    const running = def.run(input, ctx);
+    running.catch(() => {}); // if the abort wins, the tool's own late rejection is expected
+    const output = await Promise.race([running, abort.promise]);
+    return ctx.signal.aborted ? done('error', CANCELLED) : done('success', output);
   } catch (err) {
-    if (ctx.signal.aborted || (err instanceof ToolError && err.code === 'aborted')) return done('error', 'cancelled');
-    return done('error', `Error: ${err instanceof Error ? err.message : String(err)}`);
+    if (ctx.signal.aborted || (err instanceof ToolError && err.code === 'aborted')) return done('error', CANCELLED);
+    if (err instanceof ToolError) return done('error', `Error: ${err.message}`);
+    // Not an expected failure (a bug): still an answer the model can read, prefixed with the tool.
+    return done('error', `Error: ${name}: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    abort.dispose();
   }
 }
 
 type AnthropicTool = { name: string; description: string; input_schema: ToolDefinition['inputSchema'] };
 
+/** Copies, so a caller that edits a request cannot change the shared definitions. */
 export function anthropicTools(defs: readonly ToolDefinition[]): AnthropicTool[] {
-  return defs.map((d) => ({ name: d.name, description: d.description, input_schema: d.inputSchema }));
+  return defs.map((d) => ({ name: d.name, description: d.description, input_schema: structuredClone(d.inputSchema) }));
 }
 
-const THINKING: Record<string, unknown> = { type: 'string', description: 'Your inner thoughts before calling this tool (the user does not see them).' };
+export const INNER_THOUGHTS_PROPERTY = 'thinking';
+const THINKING_SCHEMA = { type: 'string', description: 'Your inner thoughts before calling this tool' };
+
+/** `thinking` becomes the first (and a required) property, so the model writes it before the arguments. */
+function withThinkingFirst(schema: ToolDefinition['inputSchema']): ToolDefinition['inputSchema'] {
+  const { [INNER_THOUGHTS_PROPERTY]: _existing, ...rest } = schema.properties;
+  const required = (schema.required ?? []).filter((r) => r !== INNER_THOUGHTS_PROPERTY);
+  return { ...schema, properties: { [INNER_THOUGHTS_PROPERTY]: { ...THINKING_SCHEMA }, ...rest }, required: [INNER_THOUGHTS_PROPERTY, ...required] };
+}
+
+const SEND_MESSAGE: AnthropicTool = {
+  name: 'send_message',
+  description: 'Sends a message to the user. This is the only way the user sees anything you say.',
+  input_schema: { type: 'object', properties: { message: { type: 'string', description: 'The message to the user' } }, required: ['message'] },
+};
 
 /** kwargs mode (Letta's inner thoughts in kwargs): `thinking` first on every tool, plus send_message. */
 export function withInnerThoughts(defs: readonly ToolDefinition[]): AnthropicTool[] {
-  const tools = anthropicTools(defs).map((t) => ({
-    ...t,
-    input_schema: { ...t.input_schema, properties: { thinking: THINKING, ...t.input_schema.properties }, required: ['thinking', ...(t.input_schema.required ?? [])] },
-  }));
-  const sendMessage: AnthropicTool = {
-    name: 'send_message',
-    description: 'Sends a message to the user.',
-    input_schema: { type: 'object', properties: { thinking: THINKING, message: { type: 'string', description: 'The message to the user.' } }, required: ['thinking', 'message'] },
-  };
-  return [...tools, sendMessage];
+  const tools = anthropicTools(defs).map((t) => ({ ...t, input_schema: withThinkingFirst(t.input_schema) }));
+  if (tools.some((t) => t.name === SEND_MESSAGE.name)) return tools;
+  return [...tools, { ...SEND_MESSAGE, input_schema: withThinkingFirst(structuredClone(SEND_MESSAGE.input_schema)) }];
 }

@@ -1,23 +1,27 @@
-import type { z } from 'zod';
-
 export interface ToolContext {
+  /** Aborted when the run is cancelled; tools stop at the next step and report `aborted`. */
   signal: AbortSignal;
   /** Absolute; every file tool is confined to it. */
   workspaceDir: string;
+  /** The clock, injectable so time answers are testable. Defaults to `new Date()`. */
+  now?: () => Date;
 }
 
 export interface ToolDefinition {
   name: string;
   description: string;
-  /** JSON Schema for Anthropic's `input_schema`. */
+  /** JSON Schema for Anthropic's `input_schema` (type "object", properties, required). */
   inputSchema: { type: 'object'; properties: Record<string, unknown>; required?: string[] };
-  /** Validated before `run` is called; unknown keys (such as `thinking`) are ignored. */
-  input: z.ZodType;
-  run(input: never, ctx: ToolContext): Promise<string>;
+  /**
+   * Validates `input` with the tool's zod schema (unknown keys such as `thinking` are dropped)
+   * and runs; resolves with the text the model sees. Throws ToolError for expected failures.
+   */
+  run(input: unknown, ctx: ToolContext): Promise<string>;
 }
 
 export type ToolErrorCode = 'invalid_arguments' | 'not_found' | 'forbidden' | 'aborted' | 'failed' | 'unknown_tool';
 
+/** An expected failure: its message is written for the model, so it says what went wrong. */
 export class ToolError extends Error {
   constructor(
     readonly code: ToolErrorCode,
@@ -28,13 +32,7 @@ export class ToolError extends Error {
   }
 }
 
-/** Typed helper: the input schema and the run function agree. */
-export function defineTool<S extends z.ZodType>(def: {
-  name: string;
-  description: string;
-  inputSchema: ToolDefinition['inputSchema'];
-  input: S;
-  run(input: z.infer<S>, ctx: ToolContext): Promise<string>;
-}): ToolDefinition {
-  return def as unknown as ToolDefinition;
+/** Throws `aborted` if the run was cancelled: called between steps that cannot take a signal. */
+export function throwIfAborted(ctx: ToolContext): void {
+  if (ctx.signal.aborted) throw new ToolError('aborted', 'cancelled');
 }
