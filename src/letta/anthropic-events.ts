@@ -127,8 +127,31 @@ export class UpstreamEventError extends Error {
 
 const n = (v: number | null | undefined): number => v ?? 0;
 
+/**
+ * The hot path: a well-formed delta of a known type is checked by an explicit guard (no zod
+ * copy of the object per delta); anything else goes through the zod schema.
+ */
+function fastDelta(raw: unknown): StreamEvent | null {
+  const e = raw as { type?: unknown; index?: unknown; delta?: Record<string, unknown> | null };
+  if (e === null || typeof e !== 'object' || e.type !== 'content_block_delta') return null;
+  const d = e.delta;
+  if (typeof e.index !== 'number' || !Number.isInteger(e.index) || e.index < 0 || typeof d !== 'object' || d === null) return null;
+  switch (d.type) {
+    case 'text_delta':
+      return typeof d.text === 'string' ? { type: 'CONTENT_BLOCK_DELTA', index: e.index, delta: { kind: 'text_delta', text: d.text } } : null;
+    case 'input_json_delta':
+      return typeof d.partial_json === 'string' ? { type: 'CONTENT_BLOCK_DELTA', index: e.index, delta: { kind: 'input_json_delta', json: d.partial_json } } : null;
+    case 'thinking_delta':
+      return typeof d.thinking === 'string' ? { type: 'CONTENT_BLOCK_DELTA', index: e.index, delta: { kind: 'thinking_delta', thinking: d.thinking } } : null;
+    default:
+      return null;
+  }
+}
+
 /** Parse one raw stream event (already JSON-decoded) into a machine event; throws UpstreamEventError. */
 export function toStreamEvent(raw: unknown): StreamEvent {
+  const fast = fastDelta(raw);
+  if (fast) return fast;
   const parsed = anthropicStreamEvent.safeParse(raw);
   if (!parsed.success) {
     const type = typeof raw === 'object' && raw !== null && 'type' in raw ? String((raw as { type: unknown }).type) : '?';
