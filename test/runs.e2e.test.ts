@@ -286,7 +286,6 @@ describe('approvals', () => {
         c.send(approvalFrame);
       }
       const answer = await c.waitFor((f) => f.request_id === approveId);
-      const agent = await getJson(`${h.server.url}/v1/agents/${demo}`);
       if (answer.type === 'run.started') {
         const frames = await c.runFrames(answer.run_id as string);
         const stop = ofType(frames, 'stop_reason')[0]!.stop_reason;
@@ -300,7 +299,6 @@ describe('approvals', () => {
         expect(answer).toMatchObject({ type: 'error', code: 'conflict' });
       }
       await expect.poll(async () => (await getJson(`${h.server.url}/v1/agents/${demo}`)).state).toBe('idle');
-      void agent;
       const next = await c.start(demo, 'next');
       expectCleanEnd(await c.runFrames(next), 'end_turn', 'completed');
     }
