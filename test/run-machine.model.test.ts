@@ -4,6 +4,7 @@ import { getShortestPaths } from 'xstate/graph';
 import type { StopReasonType } from '../src/letta/frames.js';
 import type { StepOptions, StepResult } from '../src/letta/step-builder.js';
 import { runMachine, type RunIO } from '../src/machines/run.machine.js';
+import { quietStoppedActorWarnings } from './support/quiet-stopped-actor.js';
 
 /**
  * Model-based tests of the run machine: xstate/graph generates a shortest path to every
@@ -12,6 +13,7 @@ import { runMachine, type RunIO } from '../src/machines/run.machine.js';
  * and the upstream have their own tests), and then CANCEL is sent. The run finalizer must run
  * exactly once with the status the final state says.
  */
+quietStoppedActorWarnings();
 const usage = { inputTokens: 1, outputTokens: 1, cacheReadTokens: 0, cacheCreationTokens: 0 };
 const result = (over: Partial<StepResult>): StepResult => ({
   outcome: 'completed',

@@ -6,6 +6,7 @@ import type { StreamedMessage } from '../src/letta/frames.js';
 import { StepBuilder, type StepOptions } from '../src/letta/step-builder.js';
 import { streamMachine } from '../src/machines/stream.machine.js';
 import { messageProblems } from './support/invariants.js';
+import { quietStoppedActorWarnings } from './support/quiet-stopped-actor.js';
 import { contractProblem } from './support/contract.js';
 
 /**
@@ -14,6 +15,7 @@ import { contractProblem } from './support/contract.js';
  * every (state, incoming event) pair — transition coverage. Each path is then driven through a
  * real actor, then cancelled if still streaming, and the finalizer invariants are checked.
  */
+quietStoppedActorWarnings();
 const usage = { inputTokens: 10, outputTokens: 1, cacheReadTokens: 2, cacheCreationTokens: 3 };
 const samples: StreamEvent[] = [
   { type: 'MESSAGE_START', messageId: 'msg_1', model: 'claude', usage },
