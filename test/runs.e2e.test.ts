@@ -379,7 +379,7 @@ describe('HTTP bodies and backpressure', () => {
     const post = (body: string) => fetch(`${h.server.url}/v1/agents`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
     const bad = await post('{nope');
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toEqual({ error: { code: 'invalid_request', message: 'the request body is not valid JSON' } });
+    expect(await bad.json()).toEqual({ detail: 'the request body is not valid JSON', error: { code: 'invalid_request', message: 'the request body is not valid JSON' } });
     const invalid = await post(JSON.stringify({ name: '', tools: ['rm'] }));
     expect(invalid.status).toBe(400);
     expect(((await invalid.json()) as Json).error.issues.length).toBeGreaterThan(0);

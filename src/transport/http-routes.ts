@@ -15,7 +15,12 @@ const createAgentBody = z.object({
   requires_approval_tools: z.array(z.string().min(1)).optional(),
   interface: z.enum(['simple', 'kwargs']).optional(),
   max_steps: z.number().int().min(1).max(100).optional(),
+  /** Letta's way to ask for approval: `{type: "requires_approval", tool_name}` rules. */
+  tool_rules: z.array(z.looseObject({ type: z.string(), tool_name: z.string().min(1) })).optional(),
 });
+
+/** Letta names models `anthropic/<model>`; the Anthropic API wants the bare name. */
+const bareModel = (m: string) => m.replace(/^anthropic\//, '');
 
 const cancelBody = z.object({ run_ids: z.array(z.string().min(1)).optional() }).optional();
 
@@ -28,6 +33,7 @@ export function agentJson(a: AgentRecord) {
     system: a.system,
     tools: a.tools.map((name) => ({ name })),
     requires_approval_tools: a.requiresApprovalTools,
+    tool_rules: a.requiresApprovalTools.map((tool_name) => ({ type: 'requires_approval', tool_name })),
     interface: a.interfaceMode,
     max_steps: a.maxSteps,
     state: a.state,
@@ -65,13 +71,14 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
     route('GET', '/v1/agents', () => service.store.listAgents().map(agentJson)),
     route('POST', '/v1/agents', async (_, body) => {
       const b = parse(createAgentBody, await body());
+      const approval = [...(b.requires_approval_tools ?? []), ...(b.tool_rules ?? []).filter((r) => r.type === 'requires_approval').map((r) => r.tool_name)];
       return agentJson(
         service.createAgent({
           name: b.name,
-          ...(b.model ? { model: b.model } : {}),
+          ...(b.model ? { model: bareModel(b.model) } : {}),
           ...(b.system !== undefined ? { system: b.system } : {}),
           ...(b.tools ? { tools: b.tools } : {}),
-          ...(b.requires_approval_tools ? { requiresApprovalTools: b.requires_approval_tools } : {}),
+          ...(approval.length ? { requiresApprovalTools: [...new Set(approval)] } : {}),
           ...(b.interface ? { interfaceMode: b.interface } : {}),
           ...(b.max_steps ? { maxSteps: b.max_steps } : {}),
         }),
@@ -132,5 +139,7 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
 
 export function sendError(res: ServerResponse, err: unknown): void {
   const e = err instanceof ServiceError ? err : new ServiceError('internal', `internal error: ${err instanceof Error ? err.message : String(err)}`);
-  sendJson(res, httpStatusFor(e.code), { error: { code: e.code, message: e.message, ...(e.issues ? { issues: e.issues } : {}) } });
+  // `detail` is what Letta's client reads; retrying would not help, so it is told not to.
+  res.setHeader('x-should-retry', 'false');
+  sendJson(res, httpStatusFor(e.code), { detail: e.message, error: { code: e.code, message: e.message, ...(e.issues ? { issues: e.issues } : {}) } });
 }

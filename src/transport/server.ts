@@ -5,6 +5,7 @@ import type { AgentService } from '../actors/agent-service.js';
 import { ServiceError } from '../actors/errors.js';
 import { tokenMatches } from './auth.js';
 import { httpRoutes, readJsonBody, sendError, sendJson } from './http-routes.js';
+import { handleLettaTurn, handleRunResume } from './letta-messages.js';
 import { WsConnection } from './ws-connection.js';
 
 export interface LettaStreamServerOptions {
@@ -34,6 +35,11 @@ export async function startServer(o: LettaStreamServerOptions): Promise<LettaStr
   const http = createServer((req, res) => {
     if (!tokenMatches(token, req)) return sendError(res, new ServiceError('unauthorized', 'missing or wrong token: send Authorization: Bearer <LETTA_STREAM_TOKEN>'));
     const url = new URL(req.url ?? '/', 'http://localhost');
+    // Letta's streaming endpoints write to the response themselves.
+    const turn = req.method === 'POST' ? /^\/v1\/agents\/([^/]+)\/messages(\/stream)?\/?$/.exec(url.pathname) : null;
+    if (turn) return void handleLettaTurn(o.service, decodeURIComponent(turn[1]!), req, res, () => readJsonBody(req));
+    const resume = req.method === 'POST' ? /^\/v1\/runs\/([^/]+)\/stream\/?$/.exec(url.pathname) : null;
+    if (resume) return void handleRunResume(o.service, decodeURIComponent(resume[1]!), res, () => readJsonBody(req));
     const candidates = routes.filter((r) => r.pattern.test(url.pathname));
     const r = candidates.find((c) => c.method === req.method);
     if (!r) {

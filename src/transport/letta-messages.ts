@@ -1,0 +1,172 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { AgentService, RunRequest } from '../actors/agent-service.js';
+import { httpStatusFor, ServiceError } from '../actors/errors.js';
+import type { LogEntry, RunEnd } from '../actors/run-log.js';
+import type { LettaFrame } from '../letta/frames.js';
+import { approvalEntry } from './protocol.js';
+
+/**
+ * Letta's turn endpoints for Letta's own client: `POST /v1/agents/:id/messages` (and the
+ * deprecated `/messages/stream`), and the resume `POST /v1/runs/:id/stream`. Same run actors,
+ * logs and finalizer as the WebSocket protocol; seq_ids are shared.
+ */
+
+const text = z.looseObject({ type: z.string(), text: z.string().optional() });
+const lettaMessage = z.union([
+  z.looseObject({ type: z.literal('approval'), approvals: z.array(approvalEntry).min(1) }),
+  z.looseObject({
+    type: z.literal('tool_return'),
+    tool_returns: z.array(z.looseObject({ tool_call_id: z.string().min(1), tool_return: z.union([z.string(), z.array(text)]), status: z.enum(['success', 'error']) })).min(1),
+  }),
+  z.looseObject({ role: z.enum(['user', 'system', 'assistant']), content: z.union([z.string(), z.array(text)]), type: z.literal('message').nullish() }),
+]);
+
+export const lettaTurnBody = z.looseObject({
+  messages: z.array(lettaMessage).nullish(),
+  input: z.union([z.string(), z.array(text)]).nullish(),
+  streaming: z.boolean().optional(),
+  stream_tokens: z.boolean().optional(),
+  background: z.boolean().optional(),
+  max_steps: z.number().int().min(1).max(100).optional(),
+  include_return_message_types: z.array(z.string()).nullish(),
+});
+
+const resumeBody = z.looseObject({ starting_after: z.number().int().min(0).nullish() }).nullish();
+
+const joinText = (c: string | Array<{ text?: string | undefined }>) => (typeof c === 'string' ? c : c.map((p) => p.text ?? '').join(''));
+
+export function turnRequest(body: z.infer<typeof lettaTurnBody>): RunRequest {
+  const texts: string[] = [];
+  const approvals: Extract<RunRequest, { kind: 'approvals' }>['approvals'] = [];
+  if (body.input) texts.push(joinText(body.input));
+  for (const m of body.messages ?? []) {
+    if ('role' in m) {
+      if (m.role !== 'user') throw new ServiceError('invalid_request', `a turn starts with user messages; got role "${m.role}"`);
+      texts.push(joinText(m.content as string | Array<{ text?: string }>));
+    } else if (m.type === 'approval') approvals.push(...m.approvals);
+    else for (const r of m.tool_returns) approvals.push({ type: 'tool', tool_call_id: r.tool_call_id, tool_return: joinText(r.tool_return), status: r.status });
+  }
+  if (approvals.length && texts.length) throw new ServiceError('invalid_request', 'a turn starts with user messages or with approvals, not both');
+  if (approvals.length) return { kind: 'approvals', approvals };
+  const joined = texts.join('\n\n');
+  if (!joined.trim()) throw new ServiceError('invalid_request', 'send `messages` (or `input`) with some user text');
+  return { kind: 'user', text: joined };
+}
+
+/** Letta's error body. Retrying would not help any of these, so the client is told not to. */
+export function sendDetail(res: ServerResponse, err: unknown): void {
+  const e = err instanceof ServiceError ? err : new ServiceError('internal', `internal error: ${err instanceof Error ? err.message : String(err)}`);
+  if (res.headersSent) return;
+  const status = e.code === 'invalid_request' && e.issues ? 422 : httpStatusFor(e.code);
+  const body = JSON.stringify({ detail: e.issues ? e.issues.map((i) => `${i.path}: ${i.message}`).join('; ') : e.message });
+  res.writeHead(status, { 'content-type': 'application/json', 'x-should-retry': 'false', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function parseBody<T>(schema: z.ZodType<T>, value: unknown): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new ServiceError('invalid_request', 'invalid body', r.error.issues.map((i) => ({ path: i.path.join('.') || 'body', message: i.message })));
+  return r.data;
+}
+
+type Merged = Record<string, unknown> & { otid?: string; message_type?: string };
+
+/** With stream_tokens false, chunks of one part are sent as one message when the part is done. */
+function mergeInto(into: Merged, f: Merged): void {
+  if (typeof f.reasoning === 'string') into.reasoning = String(into.reasoning ?? '') + f.reasoning;
+  if (f.signature) into.signature = f.signature;
+  if (typeof f.content === 'string') into.content = String(into.content ?? '') + f.content;
+  const call = f.tool_call as { arguments?: string | null } | undefined;
+  const target = into.tool_call as { arguments?: string | null } | undefined;
+  if (call?.arguments && target) {
+    target.arguments = (target.arguments ?? '') + call.arguments;
+    into.tool_calls = target;
+  }
+}
+
+/** Writes a run's log as Letta's SSE: `data: {json}` per frame, `event: error` on failure, `data: [DONE]`. */
+function streamLog(
+  service: AgentService,
+  runId: string,
+  res: ServerResponse,
+  o: { after: number; tokens: boolean; types: Set<string> | null; cancelOnClose: boolean },
+): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  res.flushHeaders(); // the client's create() resolves on the headers, even while the model is silent
+  let pending: Merged | null = null;
+  let ended = false;
+  const write = (json: string) => res.write(`data: ${json}\n\n`);
+  const flush = () => {
+    if (pending) write(JSON.stringify(pending));
+    pending = null;
+  };
+  const unsubscribe = service.subscribe(
+    runId,
+    {
+      frame: (entry: LogEntry) => {
+        if (o.tokens && !o.types) return write(entry.json);
+        const f = JSON.parse(entry.json) as Merged & LettaFrame;
+        if (o.types && f.otid && !o.types.has(String(f.message_type))) return;
+        if (f.message_type === 'stop_reason' && f.stop_reason !== 'end_turn' && f.stop_reason !== 'requires_approval' && f.stop_reason !== 'max_steps' && f.stop_reason !== 'cancelled') {
+          flush();
+          const run = service.store.getRun(runId);
+          res.write(`event: error\ndata: ${JSON.stringify({ message_type: 'error_message', run_id: runId, error_type: f.stop_reason, message: run?.error ?? String(f.stop_reason), seq_id: f.seq_id })}\n\n`);
+        }
+        if (o.tokens) return write(entry.json);
+        if (pending && f.otid && pending.otid === f.otid) return mergeInto(pending, f);
+        flush();
+        if (f.otid) pending = { ...f, ...('tool_call' in f ? { tool_call: { ...(f.tool_call as object) } } : {}) };
+        else write(entry.json);
+      },
+      end: (_end: RunEnd) => {
+        ended = true;
+        flush();
+        res.end('data: [DONE]\n\n');
+      },
+    },
+    o.after,
+  );
+  res.on('close', () => {
+    unsubscribe();
+    // A dropped foreground stream cancels its run, as Letta's does; a background run goes on.
+    if (!ended && o.cancelOnClose) service.cancelRun(runId);
+  });
+}
+
+export async function handleLettaTurn(service: AgentService, agentId: string, req: IncomingMessage, res: ServerResponse, readBody: () => Promise<unknown>): Promise<void> {
+  try {
+    const body = parseBody(lettaTurnBody, (await readBody()) ?? {});
+    const streaming = body.streaming ?? req.url?.endsWith('/messages/stream') ?? false;
+    const { runId, log } = service.startRun(agentId, turnRequest(body), body.max_steps);
+    const types = body.include_return_message_types ? new Set(body.include_return_message_types) : null;
+    if (streaming) {
+      streamLog(service, runId, res, { after: 0, tokens: body.stream_tokens ?? true, types, cancelOnClose: !body.background });
+      return;
+    }
+    // Not streamed: Letta's LettaResponse once the run has ended.
+    const frames: LettaFrame[] = [];
+    await new Promise<void>((resolve) => log.subscribe({ frame: (e) => frames.push(JSON.parse(e.json) as LettaFrame), end: () => resolve() }));
+    const hidden = new Set(['user_message', 'approval_response_message']);
+    const messages = service.store.listRunMessages(runId).filter((m) => !hidden.has(m.message_type) && (!types || types.has(m.message_type)));
+    const json = JSON.stringify({
+      messages,
+      stop_reason: frames.find((f) => f.message_type === 'stop_reason'),
+      usage: frames.find((f) => f.message_type === 'usage_statistics'),
+    });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+    res.end(json);
+  } catch (err) {
+    sendDetail(res, err);
+  }
+}
+
+export async function handleRunResume(service: AgentService, runId: string, res: ServerResponse, readBody: () => Promise<unknown>): Promise<void> {
+  try {
+    const body = parseBody(resumeBody, await readBody());
+    service.streamableLog(runId); // 404 with the reason before any header
+    streamLog(service, runId, res, { after: body?.starting_after ?? 0, tokens: true, types: null, cancelOnClose: false });
+  } catch (err) {
+    sendDetail(res, err);
+  }
+}

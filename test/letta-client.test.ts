@@ -1,0 +1,134 @@
+import Letta from '@letta-ai/letta-client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { contractProblem } from './support/contract.js';
+import { startHarness, TestClient, type Harness } from './support/service-harness.js';
+
+/** Letta's official client, unmodified, against letta-stream over real HTTP. */
+let h: Harness;
+let letta: Letta;
+beforeEach(async () => {
+  h = await startHarness();
+  letta = new Letta({ baseURL: h.server.url, maxRetries: 0 });
+});
+afterEach(() => h.close());
+
+type Chunk = { message_type?: string; seq_id?: number; run_id?: string; stop_reason?: string; content?: unknown };
+
+async function collect(stream: AsyncIterable<unknown>): Promise<Chunk[]> {
+  const out: Chunk[] = [];
+  for await (const c of stream) out.push(c as Chunk);
+  return out;
+}
+
+describe('Letta client: the turn lifecycle', () => {
+  it('creates an agent the Letta way (anthropic/ model, requires_approval tool rule)', async () => {
+    const agent = await letta.agents.create({
+      name: 'letta-made',
+      model: 'anthropic/claude-sonnet-4-6',
+      tools: ['calculator', 'write_file'],
+      tool_rules: [{ type: 'requires_approval', tool_name: 'write_file' }],
+    } as never);
+    expect(agent).toMatchObject({ name: 'letta-made', model: 'claude-sonnet-4-6' });
+    expect((agent as unknown as { tools: Array<{ name: string }> }).tools.map((t) => t.name)).toEqual(['calculator', 'write_file']);
+    expect(await letta.agents.retrieve(agent.id)).toMatchObject({ id: agent.id });
+  });
+
+  it('a streamed turn: Letta frames with run_id and seq_id, one stop_reason, one usage, then the iteration ends', async () => {
+    const agent = h.service.ensureDemoAgent();
+    const stream = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: 'hello from the letta client' }], streaming: true });
+    const chunks = await collect(stream);
+    expect(chunks.map(contractProblem).filter(Boolean)).toEqual([]);
+    expect(chunks.map((c) => c.seq_id)).toEqual(chunks.map((_, i) => i + 1));
+    expect(chunks.filter((c) => c.message_type === 'stop_reason')).toEqual([expect.objectContaining({ stop_reason: 'end_turn' })]);
+    expect(chunks.at(-1)!.message_type).toBe('usage_statistics');
+    const text = chunks.filter((c) => c.message_type === 'assistant_message').map((c) => c.content).join('');
+    expect(text).toContain('hello from the letta client');
+  });
+
+  it('stream_tokens false sends each message whole', async () => {
+    const agent = h.service.ensureDemoAgent();
+    const chunks = await collect(await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: 'whole please' }], streaming: true, stream_tokens: false }));
+    expect(chunks.filter((c) => c.message_type === 'assistant_message')).toHaveLength(1);
+    expect(chunks.filter((c) => c.message_type === 'reasoning_message')).toHaveLength(1);
+  });
+
+  it('a non-streamed turn returns a LettaResponse', async () => {
+    const agent = h.service.ensureDemoAgent();
+    const r = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#tool calculator {"expression": "5*5"}' }] });
+    expect(r.stop_reason).toMatchObject({ stop_reason: 'end_turn' });
+    expect(r.messages.map((m) => m.message_type)).toEqual(['reasoning_message', 'tool_call_message', 'tool_return_message', 'reasoning_message', 'assistant_message']);
+    expect(r.usage).toMatchObject({ step_count: 2 });
+  });
+
+  it('cancel while the model is stalled: the iteration ends cleanly with stop_reason cancelled; a run started over HTTP can be cancelled over WebSocket', async () => {
+    const agent = h.service.ensureDemoAgent();
+    const stream = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#stall 10000\nwait' }], streaming: true });
+    const collecting = collect(stream);
+    await expect.poll(() => h.anthropic.stats.streamsOpen).toBe(1);
+    const runId = h.store.listRuns(agent.id, 1)[0]!.id;
+    const ws = await TestClient.connect(h.server.wsUrl);
+    ws.send({ type: 'run.cancel', request_id: 'x', run_id: runId });
+    const chunks = await collecting;
+    expect(chunks.filter((c) => c.message_type === 'stop_reason')).toEqual([expect.objectContaining({ stop_reason: 'cancelled' })]);
+    expect((await letta.runs.retrieve(runId)).status).toBe('cancelled');
+    ws.close();
+  });
+
+  it('cancel mid-stream through letta.agents.messages.cancel keeps the partial answer', async () => {
+    const agent = h.service.ensureDemoAgent();
+    const stream = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#tokens 3000\n#delay 3\nlong' }], streaming: true });
+    const chunks: Chunk[] = [];
+    for await (const c of stream) {
+      chunks.push(c as Chunk);
+      if ((c as Chunk).message_type === 'assistant_message' && chunks.length > 5 && chunks.length < 8) await letta.agents.messages.cancel(agent.id);
+    }
+    expect(chunks.filter((c) => c.message_type === 'stop_reason').map((c) => c.stop_reason)).toEqual(['cancelled']);
+    const runId = chunks[0]!.run_id!;
+    const stored = h.store.listRunMessages(runId).find((m) => m.message_type === 'assistant_message') as { content: string } | undefined;
+    expect(stored?.content).toBe(chunks.filter((c) => c.message_type === 'assistant_message').map((c) => c.content).join(''));
+  });
+
+  it('a dropped background stream goes on, and resumes with starting_after: no gap, no repeat', async () => {
+    const agent = h.service.ensureDemoAgent();
+    const stream = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#tokens 400\n#delay 3\nbackground' }], streaming: true, background: true });
+    const first: Chunk[] = [];
+    for await (const c of stream) {
+      first.push(c as Chunk);
+      if (first.length === 5) break; // the client drops the connection
+    }
+    const runId = first[0]!.run_id!;
+    const rest = await collect(await letta.runs.messages.stream(runId, { starting_after: 5 } as never));
+    const seqs = [...first, ...rest].map((c) => c.seq_id);
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    expect(rest.find((c) => c.message_type === 'stop_reason')?.stop_reason).toBe('end_turn');
+  });
+
+  it('approve with the Letta client, then deny with a reason', async () => {
+    const agent = h.service.ensureDemoAgent();
+    const ask = () => letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#tool write_file {"path": "l.txt", "content": "x"}' }] });
+    const first = await ask();
+    expect(first.stop_reason).toMatchObject({ stop_reason: 'requires_approval' });
+    const req = first.messages.find((m) => m.message_type === 'approval_request_message') as unknown as { tool_call: { tool_call_id: string } };
+    const approved = await letta.agents.messages.create(agent.id, { messages: [{ type: 'approval', approvals: [{ type: 'approval', tool_call_id: req.tool_call.tool_call_id, approve: true }] }] } as never);
+    expect(approved.messages.find((m) => m.message_type === 'tool_return_message')).toMatchObject({ status: 'success' });
+    const second = await ask();
+    const req2 = second.messages.find((m) => m.message_type === 'approval_request_message') as unknown as { tool_call: { tool_call_id: string } };
+    const denied = await letta.agents.messages.create(agent.id, { messages: [{ type: 'approval', approvals: [{ type: 'approval', tool_call_id: req2.tool_call.tool_call_id, approve: false, reason: 'no files today' }] }] } as never);
+    expect(denied.messages.find((m) => m.message_type === 'tool_return_message')).toMatchObject({ status: 'error', tool_return: expect.stringContaining('no files today') });
+  });
+
+  it('errors: 404 unknown agent, 409 busy agent (not retried), 422 bad body', async () => {
+    await expect(letta.agents.messages.create('agent-nope', { messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ status: 404 });
+    const agent = h.service.ensureDemoAgent();
+    const running = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#stall 10000\nbusy' }], streaming: true });
+    const done = collect(running);
+    await expect.poll(() => h.anthropic.stats.streamsOpen).toBe(1);
+    const before = h.anthropic.stats.requests;
+    const retrying = new Letta({ baseURL: h.server.url }); // default retries: 409 would be retried unless told not to
+    await expect(retrying.agents.messages.create(agent.id, { messages: [{ role: 'user', content: 'me too' }] })).rejects.toMatchObject({ status: 409 });
+    expect(h.anthropic.stats.requests).toBe(before);
+    await letta.agents.messages.cancel(agent.id);
+    await done;
+    await expect(letta.agents.messages.create(agent.id, { messages: 'nope' } as never)).rejects.toMatchObject({ status: 422 });
+  });
+});
