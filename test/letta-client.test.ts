@@ -132,3 +132,76 @@ describe('Letta client: the turn lifecycle', () => {
     await expect(letta.agents.messages.create(agent.id, { messages: 'nope' } as never)).rejects.toMatchObject({ status: 422 });
   });
 });
+
+describe('Letta client: agents, history, runs, errors', () => {
+  it('lists agents as a plain array with paging; updates, sets approval, deletes', async () => {
+    for (const name of ['p1', 'p2', 'p3']) await letta.agents.create({ name, tools: ['calculator'] } as never);
+    const all = await letta.agents.list({ order: 'asc' } as never);
+    const names = all.getPaginatedItems().map((a) => a.name);
+    expect(names).toEqual(['demo', 'p1', 'p2', 'p3']);
+    const raw = (await (await fetch(`${h.server.url}/v1/agents/?limit=2&order=asc`)).json()) as Array<{ name: string }>;
+    expect(Array.isArray(raw)).toBe(true);
+    expect(raw.map((a) => a.name)).toEqual(['demo', 'p1']);
+    const p1 = all.getPaginatedItems()[1]!;
+    const after = (await (await fetch(`${h.server.url}/v1/agents/?after=${p1.id}&order=asc`)).json()) as Array<{ name: string }>;
+    expect(after.map((a) => a.name)).toEqual(['p2', 'p3']);
+    const updated = await letta.agents.update(p1.id, { system: 'be terse', tools: ['calculator', 'get_time'] } as never);
+    expect(updated).toMatchObject({ system: 'be terse' });
+    const approval = await letta.agents.tools.updateApproval('get_time', { agent_id: p1.id, body_requires_approval: true } as never);
+    expect(approval).toMatchObject({ tool_rules: [{ type: 'requires_approval', tool_name: 'get_time' }] });
+    await letta.agents.delete(p1.id);
+    await expect(letta.agents.retrieve(p1.id)).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('history and runs: agent messages paged oldest first, runs filtered by agent and status, usage', async () => {
+    const agent = h.service.ensureDemoAgent();
+    await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: 'first' }] });
+    const second = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: 'second' }] });
+    const history = (await letta.agents.messages.list(agent.id)).getPaginatedItems() as Array<{ message_type: string; content?: unknown }>;
+    expect(history.filter((m) => m.message_type === 'user_message').map((m) => m.content)).toEqual(['first', 'second']);
+    const limited = (await (await fetch(`${h.server.url}/v1/agents/${agent.id}/messages?limit=2&order=desc`)).json()) as Array<{ message_type: string }>;
+    expect(limited).toHaveLength(2);
+    expect(limited[0]!.message_type).toBe('assistant_message');
+    const runs = (await letta.runs.list({ agent_id: agent.id } as never)).getPaginatedItems();
+    expect(runs).toHaveLength(2);
+    expect(runs.every((r) => r.status === 'completed')).toBe(true);
+    const runId = (second.messages[0] as { run_id?: string }).run_id!;
+    expect(await letta.runs.usage.retrieve(runId)).toMatchObject({ step_count: 1, total_tokens: expect.any(Number) });
+    const runMessages = (await letta.runs.messages.list(runId)).getPaginatedItems() as Array<{ message_type: string }>;
+    expect(runMessages.map((m) => m.message_type)).toContain('assistant_message');
+  });
+
+  it('an error after the stream began is an event: error the client raises; the run failed with nothing lost', async () => {
+    const agent = h.service.ensureDemoAgent();
+    const stream = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#error midstream\n#tokens 100\nbreak' }], streaming: true });
+    const seen: Chunk[] = [];
+    const err = await (async () => {
+      for await (const c of stream) seen.push(c as Chunk);
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Letta.APIError);
+    const run = await letta.runs.retrieve(seen[0]!.run_id!);
+    expect(run).toMatchObject({ status: 'failed', stop_reason: 'llm_api_error' });
+  });
+
+  it('include_pings sends ping frames while the model is silent', async () => {
+    const agent = h.service.ensureDemoAgent();
+    const chunks = await collect(await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#stall 500\nquiet' }], streaming: true, include_pings: true }));
+    expect(chunks.filter((c) => c.message_type === 'ping').length).toBeGreaterThan(0);
+    expect(chunks.filter((c) => c.message_type !== 'ping').map(contractProblem).filter(Boolean)).toEqual([]);
+  });
+
+  it('with a token, the client sends its apiKey as the bearer token; without it, 401', async () => {
+    const t = await startHarness({ token: 'k3y' });
+    try {
+      await expect(new Letta({ baseURL: t.server.url, maxRetries: 0 }).agents.list()).rejects.toMatchObject({ status: 401 });
+      const ok = new Letta({ baseURL: t.server.url, apiKey: 'k3y', maxRetries: 0 });
+      expect((await ok.agents.list()).getPaginatedItems().map((a) => a.name)).toContain('demo');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('unserved Letta endpoints answer 501 with a detail naming them', async () => {
+    await expect(letta.blocks.list()).rejects.toMatchObject({ status: 501 });
+  });
+});

@@ -375,7 +375,7 @@ describe('auth and shutdown', () => {
 });
 
 describe('HTTP bodies and backpressure', () => {
-  it('bad HTTP bodies get 400 with a code and a message, unknown paths 404, wrong methods 405', async () => {
+  it('bad HTTP bodies get 400 with a code and a message, unknown paths 404, unserved Letta paths 501, wrong methods 405', async () => {
     const post = (body: string) => fetch(`${h.server.url}/v1/agents`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
     const bad = await post('{nope');
     expect(bad.status).toBe(400);
@@ -388,8 +388,11 @@ describe('HTTP bodies and backpressure', () => {
     const created = await post(JSON.stringify({ name: 'kw', interface: 'kwargs', tools: ['calculator'] }));
     expect(created.status).toBe(201);
     expect((await post(JSON.stringify({ name: 'kw' }))).status).toBe(409);
-    expect((await fetch(`${h.server.url}/v1/nowhere`)).status).toBe(404);
-    expect((await fetch(`${h.server.url}/v1/agents/${demo}`, { method: 'DELETE' })).status).toBe(405);
+    expect((await fetch(`${h.server.url}/nowhere`)).status).toBe(404);
+    const unserved = await fetch(`${h.server.url}/v1/blocks`);
+    expect(unserved.status).toBe(501);
+    expect(await unserved.json()).toEqual({ detail: 'letta-stream does not serve GET /v1/blocks (see docs/letta-api.md)' });
+    expect((await fetch(`${h.server.url}/v1/agents/${demo}`, { method: 'PUT' })).status).toBe(405);
   });
 
   it('a kwargs agent streams its inner thoughts as reasoning and send_message as the answer', async () => {

@@ -135,6 +135,30 @@ export class AgentService {
     return agent;
   }
 
+  /** Change an agent's configuration; not while a run holds it. */
+  updateAgent(idOrName: string, patch: Partial<Pick<AgentRecord, 'name' | 'model' | 'system' | 'tools' | 'requiresApprovalTools' | 'maxSteps'>>): AgentRecord {
+    const agent = this.getAgent(idOrName);
+    if (agent.state === 'running') throw new ServiceError('conflict', `agent ${agent.id} is busy with run ${agent.activeRunId}`);
+    const next = { ...agent, ...patch };
+    if (patch.name !== undefined && patch.name !== agent.name && this.store.getAgentByName(patch.name)) {
+      throw new ServiceError('conflict', `an agent named "${patch.name}" exists already`);
+    }
+    try {
+      toolDefinitions(next.tools);
+    } catch (err) {
+      throw new ServiceError('invalid_request', (err as Error).message);
+    }
+    next.requiresApprovalTools = next.requiresApprovalTools.filter((t) => next.tools.includes(t));
+    this.store.updateAgentConfig(next);
+    return this.getAgent(agent.id);
+  }
+
+  deleteAgent(idOrName: string): void {
+    const agent = this.getAgent(idOrName);
+    if (agent.state === 'running') throw new ServiceError('conflict', `agent ${agent.id} is busy with run ${agent.activeRunId}; cancel it first`);
+    this.store.deleteAgent(agent.id);
+  }
+
   /** By id, or by name for convenience (`demo`). */
   getAgent(idOrName: string): AgentRecord {
     const agent = this.store.getAgent(idOrName) ?? this.store.getAgentByName(idOrName);

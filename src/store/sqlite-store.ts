@@ -350,6 +350,31 @@ export class SqliteStore implements Store {
     return this.stmts.listAgents.all().map(agentFromRow);
   }
 
+  updateAgentConfig(agent: AgentRecord): void {
+    const result = this.db
+      .prepare(
+        `UPDATE agents SET name = @name, model = @model, system = @system, tools = @tools, requires_approval_tools = @requires_approval_tools,
+         interface_mode = @interface_mode, max_steps = @max_steps, updated_at = @updated_at WHERE id = @id`,
+      )
+      .run({
+        id: agent.id,
+        name: agent.name,
+        model: agent.model,
+        system: agent.system,
+        tools: JSON.stringify(agent.tools),
+        requires_approval_tools: JSON.stringify(agent.requiresApprovalTools),
+        interface_mode: agent.interfaceMode,
+        max_steps: agent.maxSteps,
+        updated_at: now(),
+      });
+    if (result.changes === 0) throw new StoreError('store_not_found', `store: no agent ${agent.id}`);
+  }
+
+  deleteAgent(id: string): boolean {
+    // runs, messages and history go with it (ON DELETE CASCADE)
+    return this.db.prepare('DELETE FROM agents WHERE id = ?').run(id).changes > 0;
+  }
+
   setAgentState(id: string, state: AgentState, activeRunId: string | null, pending: PendingToolCall[]): void {
     const result = this.stmts.setAgentState.run({
       id,

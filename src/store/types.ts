@@ -63,6 +63,10 @@ export interface Store {
   getAgent(id: string): AgentRecord | null;
   getAgentByName(name: string): AgentRecord | null;
   listAgents(): AgentRecord[];
+  /** Writes an agent's configuration (name, model, system, tools, approval tools, interface, max steps). */
+  updateAgentConfig(agent: AgentRecord): void;
+  /** Deletes an agent with its runs, messages and history; false when there was none. */
+  deleteAgent(id: string): boolean;
   /** Updates state, activeRunId, pendingToolCalls and updatedAt. */
   setAgentState(id: string, state: AgentState, activeRunId: string | null, pending: PendingToolCall[]): void;
 

@@ -22,7 +22,43 @@ const createAgentBody = z.object({
 /** Letta names models `anthropic/<model>`; the Anthropic API wants the bare name. */
 const bareModel = (m: string) => m.replace(/^anthropic\//, '');
 
-const cancelBody = z.object({ run_ids: z.array(z.string().min(1)).optional() }).optional();
+const cancelBody = z.object({ run_ids: z.array(z.string().min(1)).nullish() }).optional();
+
+const updateAgentBody = z.looseObject({
+  name: z.string().min(1).max(200).optional(),
+  model: z.string().min(1).optional(),
+  system: z.string().optional(),
+  tool_ids: z.array(z.string()).optional(),
+  tools: z.array(z.string().min(1)).optional(),
+  tool_rules: z.array(z.looseObject({ type: z.string(), tool_name: z.string().min(1) })).optional(),
+  max_steps: z.number().int().min(1).max(100).optional(),
+});
+
+const approvalBody = z.looseObject({ requires_approval: z.boolean().optional(), body_requires_approval: z.boolean().optional() }).optional();
+
+/** Letta's list paging: `limit`, `after`/`before` (a cursor id), `order` asc|desc. */
+const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  after: z.string().min(1).optional(),
+  before: z.string().min(1).optional(),
+  order: z.enum(['asc', 'desc']).optional(),
+});
+
+export function page<T>(items: T[], query: URLSearchParams, matches: (item: T, cursor: string) => boolean, defaultOrder: 'asc' | 'desc'): T[] {
+  const q = parse(pageQuery, Object.fromEntries(query));
+  let list = (q.order ?? defaultOrder) === 'desc' ? [...items].reverse() : items;
+  if (q.after) {
+    const i = list.findLastIndex((x) => matches(x, q.after as string));
+    if (i < 0) throw new ServiceError('not_found', `no item ${q.after} to page after`);
+    list = list.slice(i + 1);
+  }
+  if (q.before) {
+    const i = list.findIndex((x) => matches(x, q.before as string));
+    if (i < 0) throw new ServiceError('not_found', `no item ${q.before} to page before`);
+    list = list.slice(0, i);
+  }
+  return list.slice(0, q.limit ?? 100);
+}
 
 /** Agent JSON with Letta's field names. */
 export function agentJson(a: AgentRecord) {
@@ -57,7 +93,7 @@ export function runJson(r: RunRecord) {
   };
 }
 
-type Handler = (params: Record<string, string>, body: () => Promise<unknown>) => unknown;
+type Handler = (params: Record<string, string>, body: () => Promise<unknown>, query: URLSearchParams) => unknown;
 
 /** Letta's paths on the same port as the WebSocket. Every body is parsed with zod; errors are JSON. */
 export function httpRoutes(service: AgentService): Array<{ method: string; pattern: RegExp; keys: string[]; handle: Handler }> {
@@ -68,7 +104,7 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
   };
   return [
     route('GET', '/healthz', () => ({ status: 'ok', live_runs: service.liveRunCount })),
-    route('GET', '/v1/agents', () => service.store.listAgents().map(agentJson)),
+    route('GET', '/v1/agents', (_, __, q) => page(service.store.listAgents(), q, (a, c) => a.id === c, 'desc').map(agentJson)),
     route('POST', '/v1/agents', async (_, body) => {
       const b = parse(createAgentBody, await body());
       const approval = [...(b.requires_approval_tools ?? []), ...(b.tool_rules ?? []).filter((r) => r.type === 'requires_approval').map((r) => r.tool_name)];
@@ -85,11 +121,63 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
       );
     }),
     route('GET', '/v1/agents/:id', (p) => agentJson(service.getAgent(p.id as string))),
+    route('PATCH', '/v1/agents/:id', async (p, body) => {
+      const b = parse(updateAgentBody, (await body()) ?? {});
+      const approval = b.tool_rules?.filter((r) => r.type === 'requires_approval').map((r) => r.tool_name);
+      return agentJson(
+        service.updateAgent(p.id as string, {
+          ...(b.name !== undefined ? { name: b.name } : {}),
+          ...(b.model !== undefined ? { model: bareModel(b.model) } : {}),
+          ...(b.system !== undefined ? { system: b.system } : {}),
+          ...(b.tools !== undefined ? { tools: b.tools } : {}),
+          ...(approval ? { requiresApprovalTools: approval } : {}),
+          ...(b.max_steps !== undefined ? { maxSteps: b.max_steps } : {}),
+        }),
+      );
+    }),
+    route('DELETE', '/v1/agents/:id', (p) => {
+      service.deleteAgent(p.id as string);
+      return {};
+    }),
+    route('PATCH', '/v1/agents/:id/tools/approval/:tool', async (p, body, q) => {
+      const b = parse(approvalBody, await body());
+      const fromQuery = q.get('requires_approval');
+      const on = b?.requires_approval ?? b?.body_requires_approval ?? (fromQuery === null ? undefined : fromQuery === 'true');
+      if (on === undefined) throw new ServiceError('invalid_request', 'say requires_approval: true or false');
+      const agent = service.getAgent(p.id as string);
+      const tool = p.tool as string;
+      if (!agent.tools.includes(tool)) throw new ServiceError('not_found', `agent ${agent.id} has no tool "${tool}"`);
+      const set = new Set(agent.requiresApprovalTools);
+      if (on) set.add(tool);
+      else set.delete(tool);
+      return agentJson(service.updateAgent(agent.id, { requiresApprovalTools: [...set] }));
+    }),
+    route('GET', '/v1/agents/:id/messages', (p, _, q) => {
+      const agent = service.getAgent(p.id as string);
+      return page(service.store.listAgentMessages(agent.id, 100_000), q, (m, c) => m.id === c || m.otid === c, 'asc');
+    }),
     route('POST', '/v1/agents/:id/messages/cancel', async (p, body) => {
       const b = parse(cancelBody, await body());
-      return service.cancelAgent(p.id as string, b?.run_ids);
+      return service.cancelAgent(p.id as string, b?.run_ids ?? undefined);
+    }),
+    route('GET', '/v1/runs', (_, __, q) => {
+      const agentId = q.get('agent_id');
+      const statuses = new Set([...q.getAll('statuses'), ...q.getAll('status')]);
+      const agents = agentId ? [service.getAgent(agentId)] : service.store.listAgents();
+      const runs = agents
+        .flatMap((a) => service.store.listRuns(a.id, 10_000))
+        .filter((r) => statuses.size === 0 || statuses.has(r.status))
+        .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+      q.delete('agent_id');
+      q.delete('statuses');
+      q.delete('status');
+      return page(runs, q, (r, c) => r.id === c, 'desc').map(runJson);
     }),
     route('GET', '/v1/runs/:id', (p) => runJson(service.getRun(p.id as string))),
+    route('GET', '/v1/runs/:id/usage', (p) => {
+      const u = service.getRun(p.id as string).usage;
+      return { completion_tokens: u?.completion_tokens ?? 0, prompt_tokens: u?.prompt_tokens ?? 0, total_tokens: u?.total_tokens ?? 0, step_count: u?.step_count ?? 0 };
+    }),
     route('GET', '/v1/runs/:id/messages', (p) => {
       service.getRun(p.id as string);
       return service.store.listRunMessages(p.id as string);

@@ -30,6 +30,7 @@ export const lettaTurnBody = z.looseObject({
   background: z.boolean().optional(),
   max_steps: z.number().int().min(1).max(100).optional(),
   include_return_message_types: z.array(z.string()).nullish(),
+  include_pings: z.boolean().optional(),
 });
 
 const resumeBody = z.looseObject({ starting_after: z.number().int().min(0).nullish() }).nullish();
@@ -90,13 +91,23 @@ function streamLog(
   service: AgentService,
   runId: string,
   res: ServerResponse,
-  o: { after: number; tokens: boolean; types: Set<string> | null; cancelOnClose: boolean },
+  o: { after: number; tokens: boolean; types: Set<string> | null; cancelOnClose: boolean; pingMs?: number },
 ): void {
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
   res.flushHeaders(); // the client's create() resolves on the headers, even while the model is silent
   let pending: Merged | null = null;
   let ended = false;
-  const write = (json: string) => res.write(`data: ${json}\n\n`);
+  let lastWrite = Date.now();
+  const write = (json: string) => {
+    lastWrite = Date.now();
+    res.write(`data: ${json}\n\n`);
+  };
+  // include_pings: keep the connection alive while the model is silent.
+  const pinger = o.pingMs
+    ? setInterval(() => {
+        if (Date.now() - lastWrite >= (o.pingMs ?? 0)) write(JSON.stringify({ message_type: 'ping', id: `ping-${Date.now()}`, date: new Date().toISOString(), run_id: runId }));
+      }, o.pingMs)
+    : null;
   const flush = () => {
     if (pending) write(JSON.stringify(pending));
     pending = null;
@@ -105,7 +116,8 @@ function streamLog(
     runId,
     {
       frame: (entry: LogEntry) => {
-        if (o.tokens && !o.types) return write(entry.json);
+        // Token streaming needs no parse, except for the stop reason (an error is announced first).
+        if (o.tokens && !o.types && !entry.json.startsWith('{"message_type":"stop_reason"')) return write(entry.json);
         const f = JSON.parse(entry.json) as Merged & LettaFrame;
         if (o.types && f.otid && !o.types.has(String(f.message_type))) return;
         if (f.message_type === 'stop_reason' && f.stop_reason !== 'end_turn' && f.stop_reason !== 'requires_approval' && f.stop_reason !== 'max_steps' && f.stop_reason !== 'cancelled') {
@@ -121,6 +133,7 @@ function streamLog(
       },
       end: (_end: RunEnd) => {
         ended = true;
+        if (pinger) clearInterval(pinger);
         flush();
         res.end('data: [DONE]\n\n');
       },
@@ -128,20 +141,31 @@ function streamLog(
     o.after,
   );
   res.on('close', () => {
+    if (pinger) clearInterval(pinger);
     unsubscribe();
     // A dropped foreground stream cancels its run, as Letta's does; a background run goes on.
     if (!ended && o.cancelOnClose) service.cancelRun(runId);
   });
 }
 
-export async function handleLettaTurn(service: AgentService, agentId: string, req: IncomingMessage, res: ServerResponse, readBody: () => Promise<unknown>): Promise<void> {
+/** How often `include_pings` sends a ping while nothing else was sent (ms). */
+export const DEFAULT_PING_MS = 10_000;
+
+export async function handleLettaTurn(
+  service: AgentService,
+  agentId: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  readBody: () => Promise<unknown>,
+  pingMs = DEFAULT_PING_MS,
+): Promise<void> {
   try {
     const body = parseBody(lettaTurnBody, (await readBody()) ?? {});
     const streaming = body.streaming ?? req.url?.endsWith('/messages/stream') ?? false;
     const { runId, log } = service.startRun(agentId, turnRequest(body), body.max_steps);
     const types = body.include_return_message_types ? new Set(body.include_return_message_types) : null;
     if (streaming) {
-      streamLog(service, runId, res, { after: 0, tokens: body.stream_tokens ?? true, types, cancelOnClose: !body.background });
+      streamLog(service, runId, res, { after: 0, tokens: body.stream_tokens ?? true, types, cancelOnClose: !body.background, ...(body.include_pings ? { pingMs } : {}) });
       return;
     }
     // Not streamed: Letta's LettaResponse once the run has ended.

@@ -15,6 +15,8 @@ export interface LettaStreamServerOptions {
   /** When set, every HTTP request and WebSocket upgrade must carry it. */
   token?: string | null;
   maxBufferedBytes?: number;
+  /** Letta streams with include_pings: ping after this much silence (ms). */
+  pingIntervalMs?: number;
 }
 
 export interface LettaStreamServer {
@@ -37,19 +39,21 @@ export async function startServer(o: LettaStreamServerOptions): Promise<LettaStr
     const url = new URL(req.url ?? '/', 'http://localhost');
     // Letta's streaming endpoints write to the response themselves.
     const turn = req.method === 'POST' ? /^\/v1\/agents\/([^/]+)\/messages(\/stream)?\/?$/.exec(url.pathname) : null;
-    if (turn) return void handleLettaTurn(o.service, decodeURIComponent(turn[1]!), req, res, () => readJsonBody(req));
+    if (turn) return void handleLettaTurn(o.service, decodeURIComponent(turn[1]!), req, res, () => readJsonBody(req), o.pingIntervalMs);
     const resume = req.method === 'POST' ? /^\/v1\/runs\/([^/]+)\/stream\/?$/.exec(url.pathname) : null;
     if (resume) return void handleRunResume(o.service, decodeURIComponent(resume[1]!), res, () => readJsonBody(req));
     const candidates = routes.filter((r) => r.pattern.test(url.pathname));
     const r = candidates.find((c) => c.method === req.method);
     if (!r) {
-      if (candidates.length) return sendJson(res, 405, { error: { code: 'invalid_request', message: `${req.method} is not allowed on ${url.pathname}` } });
+      if (candidates.length) return sendJson(res, 405, { detail: `${req.method} is not allowed on ${url.pathname}`, error: { code: 'invalid_request', message: `${req.method} is not allowed on ${url.pathname}` } });
+      // The rest of Letta's API is not served: say so, never answer something silently wrong.
+      if (url.pathname.startsWith('/v1/')) return sendJson(res, 501, { detail: `letta-stream does not serve ${req.method} ${url.pathname} (see docs/letta-api.md)` });
       return sendError(res, new ServiceError('not_found', `no route ${req.method} ${url.pathname}`));
     }
     const m = r.pattern.exec(url.pathname) as RegExpExecArray;
     const params = Object.fromEntries(r.keys.map((k, i) => [k, decodeURIComponent(m[i + 1] ?? '')]));
     Promise.resolve()
-      .then(() => r.handle(params, () => readJsonBody(req)))
+      .then(() => r.handle(params, () => readJsonBody(req), url.searchParams))
       .then((value) => sendJson(res, req.method === 'POST' && url.pathname === '/v1/agents' ? 201 : 200, value))
       .catch((err: unknown) => sendError(res, err));
   });

@@ -28,7 +28,7 @@ export async function startHarness(o: { token?: string; graceMs?: number; maxBuf
   const service = new AgentService({ store, client, dataDir: dir, graceMs: o.graceMs ?? 60_000, warn: (m) => warnings.push(m) });
   service.recover();
   service.ensureDemoAgent();
-  const server = await startServer({ service, port: 0, token: o.token ?? null, ...(o.maxBufferedBytes ? { maxBufferedBytes: o.maxBufferedBytes } : {}) });
+  const server = await startServer({ service, port: 0, token: o.token ?? null, pingIntervalMs: 100, ...(o.maxBufferedBytes ? { maxBufferedBytes: o.maxBufferedBytes } : {}) });
   return {
     dir,
     anthropic,
