@@ -205,3 +205,39 @@ describe('Letta client: agents, history, runs, errors', () => {
     await expect(letta.blocks.list()).rejects.toMatchObject({ status: 501 });
   });
 });
+
+describe('Letta client: client-side tool returns, stale approvals, the deprecated alias', () => {
+  it('a {type: "tool_return"} message answers a pending call with the client\'s own result', async () => {
+    const agent = h.service.ensureDemoAgent();
+    const first = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#tool write_file {"path": "c.txt", "content": "x"}' }] });
+    const id = (first.messages.find((m) => m.message_type === 'approval_request_message') as unknown as { tool_call: { tool_call_id: string } }).tool_call.tool_call_id;
+    const r = await letta.agents.messages.create(agent.id, { messages: [{ type: 'tool_return', tool_returns: [{ tool_call_id: id, tool_return: 'done on the client', status: 'success' }] }] } as never);
+    expect(r.messages.find((m) => m.message_type === 'tool_return_message')).toMatchObject({ tool_return: 'done on the client', status: 'success' });
+    // the same decision again is stale: 409, not retried
+    await expect(
+      letta.agents.messages.create(agent.id, { messages: [{ type: 'approval', approvals: [{ type: 'approval', tool_call_id: id, approve: true }] }] } as never),
+    ).rejects.toMatchObject({ status: 409 });
+  });
+
+  it('POST /v1/agents/:id/messages/stream streams like streaming: true', async () => {
+    const agent = h.service.ensureDemoAgent();
+    const chunks = await collect(await letta.agents.messages.stream(agent.id, { messages: [{ role: 'user', content: 'via the alias' }] } as never));
+    expect(chunks.filter((c) => c.message_type === 'stop_reason').map((c) => c.stop_reason)).toEqual(['end_turn']);
+  });
+});
+
+describe('examples/letta-client.ts', () => {
+  // `npm run example` is build + these two steps; dist/ is already built by `npm test`, and
+  // rebuilding it here would race the other test files that run the CLI.
+  it('compiles and runs against its own letta-stream', async () => {
+    const { execFile } = await import('node:child_process');
+    const run = (cmd: string, args: string[]) =>
+      new Promise<string>((resolve, reject) =>
+        execFile(cmd, args, { timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
+      );
+    await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.examples.json']);
+    const out = await run(process.execPath, ['.example-build/letta-client.js']);
+    expect(out).toContain('[tool returned 42]');
+    expect(out).toContain('[stop: end_turn]');
+  }, 90_000);
+});
