@@ -45,6 +45,14 @@ describe('Letta client: the turn lifecycle', () => {
     expect(text).toContain('hello from the letta client');
   });
 
+  it('include_return_message_types keeps only the asked-for message types', async () => {
+    const agent = h.service.ensureDemoAgent();
+    const chunks = await collect(
+      await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: 'only text' }], streaming: true, include_return_message_types: ['assistant_message'] } as never),
+    );
+    expect(new Set(chunks.map((c) => c.message_type))).toEqual(new Set(['assistant_message', 'stop_reason', 'usage_statistics']));
+  });
+
   it('stream_tokens false sends each message whole', async () => {
     const agent = h.service.ensureDemoAgent();
     const chunks = await collect(await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: 'whole please' }], streaming: true, stream_tokens: false }));
@@ -127,6 +135,10 @@ describe('Letta client: the turn lifecycle', () => {
     const retrying = new Letta({ baseURL: h.server.url }); // default retries: 409 would be retried unless told not to
     await expect(retrying.agents.messages.create(agent.id, { messages: [{ role: 'user', content: 'me too' }] })).rejects.toMatchObject({ status: 409 });
     expect(h.anthropic.stats.requests).toBe(before);
+    const raw = await fetch(`${h.server.url}/v1/agents/${agent.id}/messages`, { method: 'POST', body: JSON.stringify({ messages: [{ role: 'user', content: 'x' }] }) });
+    expect(raw.status).toBe(409);
+    expect(raw.headers.get('x-should-retry')).toBe('false');
+    expect(await raw.json()).toEqual({ detail: expect.stringContaining('is busy with run') });
     await letta.agents.messages.cancel(agent.id);
     await done;
     await expect(letta.agents.messages.create(agent.id, { messages: 'nope' } as never)).rejects.toMatchObject({ status: 422 });
