@@ -47,9 +47,12 @@ describe('Letta client: the turn lifecycle', () => {
 
   it('include_return_message_types keeps only the asked-for message types', async () => {
     const agent = h.service.ensureDemoAgent();
-    const chunks = await collect(
-      await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: 'only text' }], streaming: true, include_return_message_types: ['assistant_message'] } as never),
-    );
+    const stream = await letta.agents.messages.create(agent.id, {
+      messages: [{ role: 'user', content: 'only text' }],
+      streaming: true,
+      include_return_message_types: ['assistant_message'],
+    });
+    const chunks = await collect(stream);
     expect(new Set(chunks.map((c) => c.message_type))).toEqual(new Set(['assistant_message', 'stop_reason', 'usage_statistics']));
   });
 
