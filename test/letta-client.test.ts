@@ -89,9 +89,13 @@ describe('Letta client: the turn lifecycle', () => {
     const agent = h.service.ensureDemoAgent();
     const stream = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#tokens 3000\n#delay 3\nlong' }], streaming: true });
     const chunks: Chunk[] = [];
+    let cancelled = false;
     for await (const c of stream) {
       chunks.push(c as Chunk);
-      if ((c as Chunk).message_type === 'assistant_message' && chunks.length > 5 && chunks.length < 8) await letta.agents.messages.cancel(agent.id);
+      if ((c as Chunk).message_type === 'assistant_message' && chunks.length > 5 && !cancelled) {
+        cancelled = true;
+        expect(await letta.agents.messages.cancel(agent.id)).toMatchObject({ [(c as Chunk).run_id!]: 'cancelled' });
+      }
     }
     expect(chunks.filter((c) => c.message_type === 'stop_reason').map((c) => c.stop_reason)).toEqual(['cancelled']);
     const runId = chunks[0]!.run_id!;

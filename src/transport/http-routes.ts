@@ -158,7 +158,9 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
     }),
     route('POST', '/v1/agents/:id/messages/cancel', async (p, body) => {
       const b = parse(cancelBody, await body());
-      return service.cancelAgent(p.id as string, b?.run_ids ?? undefined);
+      const r = service.cancelAgent(p.id as string, b?.run_ids ?? undefined);
+      // Letta answers `{<run_id>: "cancelled"}`; our fields ride along (run ids cannot clash with them).
+      return { ...Object.fromEntries(r.cancelled_runs.map((id) => [id, 'cancelled'])), ...r };
     }),
     route('GET', '/v1/runs', (_, __, q) => {
       const agentId = q.get('agent_id');
