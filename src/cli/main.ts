@@ -1,17 +1,21 @@
 import { ReplayInputError } from '../actors/replay-step.js';
 import { REPLAY_USAGE, runReplay, UsageError } from './replay.js';
 import { runServe, SERVE_USAGE } from './serve.js';
+import { CHART_USAGE, runChart } from './chart.js';
 
 const USAGE = `letta-stream: Letta-style agent turns on the Anthropic Messages API, streamed as Letta messages
 
 commands:
   serve [options]             start the service (HTTP + WebSocket on one port)
   replay FILE.sse [options]   replay a recorded Anthropic stream, print the Letta frames
+  chart [run|stream]          print a machine's state chart (svg, mermaid or json)
   help                        this text
 
 ${SERVE_USAGE}
 
-${REPLAY_USAGE}`;
+${REPLAY_USAGE}
+
+${CHART_USAGE}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -19,6 +23,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'replay':
         return runReplay(rest);
+      case 'chart':
+        return runChart(rest);
       case 'serve':
         return await runServe(rest);
       case undefined:
