@@ -105,6 +105,24 @@ describe('letta-stream serve', () => {
     expect(code).toBe(0);
   });
 
+  it('a restart keeps conversations valid: the built-in server signs with a key kept in the data dir', async () => {
+    const data = path.join(dir, 'restart');
+    const env = { ...process.env, ANTHROPIC_API_KEY: '', LETTA_STREAM_TOKEN: '' };
+    for (const word of ['first', 'second']) {
+      const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', data], { env });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      await expect.poll(() => out, { timeout: 10_000 }).toContain('demo agent:');
+      const url = /listening on (http:\/\/\S+)/.exec(out)![1]!;
+      const r = (await (await fetch(`${url}/v1/agents/demo/messages`, { method: 'POST', body: JSON.stringify({ messages: [{ role: 'user', content: word }] }) })).json()) as {
+        stop_reason: { stop_reason: string };
+      };
+      expect(r.stop_reason.stop_reason, word).toBe('end_turn');
+      child.kill('SIGTERM');
+      await new Promise((res) => child.on('exit', res));
+    }
+  });
+
   it('refuses to bind beyond loopback without a token', async () => {
     const env = { ...process.env, LETTA_STREAM_TOKEN: '' };
     const r = await run(process.execPath, [bin, 'serve', '--host', '0.0.0.0', '--port', '0'], { env }).catch((e: { code: number; stderr: string }) => e);

@@ -45,7 +45,8 @@ export function plan(req: MessagesRequest, signer: Signer, defaultDelayMs: numbe
   };
   const num = (name: string, fallback: number) => {
     const v = directive(name);
-    const n = v === null ? NaN : Number(v);
+    // the number is the first word, so one-line prompts work too: `#stall 3000 then answer`
+    const n = v === null ? NaN : Number(v.split(/\s+/)[0]);
     return Number.isFinite(n) && n >= 0 ? n : fallback;
   };
   const plain = prompt.split('\n').filter((l) => !l.startsWith('#')).join(' ').trim();

@@ -2,6 +2,7 @@ import { ReplayInputError } from '../actors/replay-step.js';
 import { REPLAY_USAGE, runReplay, UsageError } from './replay.js';
 import { runServe, SERVE_USAGE } from './serve.js';
 import { CHART_USAGE, runChart } from './chart.js';
+import { CHAT_USAGE, runChat } from './chat.js';
 
 const USAGE = `letta-stream: Letta-style agent turns on the Anthropic Messages API, streamed as Letta messages
 
@@ -9,13 +10,16 @@ commands:
   serve [options]             start the service (HTTP + WebSocket on one port)
   replay FILE.sse [options]   replay a recorded Anthropic stream, print the Letta frames
   chart [run|stream]          print a machine's state chart (svg, mermaid or json)
+  chat [options]              talk to an agent in the terminal
   help                        this text
 
 ${SERVE_USAGE}
 
 ${REPLAY_USAGE}
 
-${CHART_USAGE}`;
+${CHART_USAGE}
+
+${CHAT_USAGE}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -23,6 +27,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'replay':
         return runReplay(rest);
+      case 'chat':
+        return await runChat(rest);
       case 'chart':
         return runChart(rest);
       case 'serve':

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import Anthropic from '@anthropic-ai/sdk';
@@ -21,6 +23,13 @@ const serveFlags = z.object({
   'data-dir': z.string().min(1).default('.letta-stream'),
 });
 
+function localSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'anthropic-local.secret');
+  mkdirSync(dataDir, { recursive: true });
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
 export async function runServe(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let values;
   try {
@@ -37,7 +46,9 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv = process.
 
   const say = (line: string) => process.stdout.write(line + '\n');
   const apiKey = env.ANTHROPIC_API_KEY?.trim();
-  const local = apiKey ? null : await startAnthropicServer();
+  // The built-in server signs thinking blocks; its key must outlive a restart, or every stored
+  // conversation would be rejected ("Invalid signature") on the next turn.
+  const local = apiKey ? null : await startAnthropicServer({ secret: localSecret(dataDir) });
   const client = apiKey
     ? new Anthropic({ apiKey, ...(env.ANTHROPIC_BASE_URL ? { baseURL: env.ANTHROPIC_BASE_URL } : {}) })
     : new Anthropic({ apiKey: 'local', baseURL: local!.url, maxRetries: 0 });
