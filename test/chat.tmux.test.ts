@@ -19,6 +19,8 @@ const type = (text: string) => {
   tmux('send-keys', '-t', session, '-l', text);
   tmux('send-keys', '-t', session, 'Enter');
 };
+/** Each test starts when the previous turn is over, so keys never reach a busy prompt. */
+const idle = () => expect.poll(() => h.service.liveRunCount, { timeout: 10_000 }).toBe(0);
 
 let h: Harness;
 beforeAll(async () => {
@@ -39,12 +41,14 @@ describe('letta-stream chat in a terminal', () => {
   it('streams an answer', async () => {
     type('hello from tmux');
     await expect.poll(screen, { timeout: 10_000 }).toContain('You said: hello from tmux');
+    await idle();
   });
 
   it('shows tool calls and returns', async () => {
     type('#tool calculator {"expression": "7*6"}');
     await expect.poll(screen, { timeout: 10_000 }).toContain('← 42');
     expect(screen()).toContain('→ calculator({"expression":"7*6"})');
+    await idle();
   });
 
   it('Ctrl-C cancels the running turn and says so', async () => {
@@ -53,6 +57,7 @@ describe('letta-stream chat in a terminal', () => {
     tmux('send-keys', '-t', session, 'C-c');
     await expect.poll(screen, { timeout: 5_000 }).toContain('(cancelled)');
     expect(h.store.listRuns(h.service.ensureDemoAgent().id, 1)[0]?.status).toBe('cancelled');
+    await idle();
   });
 
   it('asks approve? [y/n/reason] and runs the approved tool', async () => {
@@ -60,6 +65,7 @@ describe('letta-stream chat in a terminal', () => {
     await expect.poll(screen, { timeout: 10_000 }).toContain('approve write_file');
     type('y');
     await expect.poll(screen, { timeout: 10_000 }).toContain('← wrote 2 bytes to tmux.txt');
+    await idle();
   });
 
   it('Ctrl-C twice at the prompt exits', async () => {

@@ -44,6 +44,18 @@ export type RunRequest =
       >;
     };
 
+/** `{streaming: 'text'}` → `streaming.text`. */
+function statePath(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') {
+    const [k, v] = Object.entries(value)[0] ?? [];
+    if (k === undefined) return null;
+    const rest = statePath(v);
+    return rest ? `${k}.${rest}` : k;
+  }
+  return null;
+}
+
 interface LiveRun {
   actor: RunActor;
   log: RunLog;
@@ -209,9 +221,22 @@ export class AgentService {
       onFinished: () => this.release(runId),
       onWarning: (m) => this.o.warn?.(m),
     });
-    const actor = createActor(runMachine, {
+    let runState = 'starting';
+    let stepState: string | null = null;
+    const actor: RunActor = createActor(runMachine, {
       input: { runId, maxSteps: maxSteps ?? agent.maxSteps, resumesWithTools: decided.length > 0, io: driver },
-      ...(this.o.inspect ? { inspect: this.o.inspect } : {}),
+      // Inspection: the run's and its step's active states go to the log for inspectors, and
+      // every event to a configured inspector (the Stately inspector with --inspect).
+      inspect: (ev: InspectionEvent) => {
+        this.o.inspect?.(ev);
+        if (ev.type !== '@xstate.snapshot') return;
+        const value = statePath((ev.snapshot as { value?: unknown }).value);
+        if (value === null) return;
+        if (ev.actorRef === actor) runState = value;
+        else if ((ev.actorRef as { id?: string }).id === 'step') stepState = value;
+        else return;
+        log.setState({ run: runState, step: runState === 'streaming' ? stepState : null });
+      },
     });
     this.live.set(runId, { actor, log, agentId: agent.id });
     // A thrown action leaves the machine in `error` without exit actions: finalize here instead

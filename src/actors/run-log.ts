@@ -20,6 +20,14 @@ export interface LogEntry {
 export interface RunLogListener {
   frame(entry: LogEntry): void;
   end(end: RunEnd): void;
+  /** The run's active states changed (for inspectors); not part of the Letta stream. */
+  state?(state: RunState): void;
+}
+
+/** Where the run and its current step are in their charts, as dotted state paths. */
+export interface RunState {
+  run: string;
+  step: string | null;
 }
 
 /**
@@ -31,6 +39,7 @@ export class RunLog {
   private readonly entries: LogEntry[] = [];
   private readonly listeners = new Set<RunLogListener>();
   private ended: RunEnd | null = null;
+  private current: RunState | null = null;
 
   constructor(
     readonly runId: string,
@@ -58,6 +67,17 @@ export class RunLog {
     for (const l of this.listeners) l.frame(entry);
   }
 
+  /** Records the run's active states and tells the subscribers that want them. */
+  setState(state: RunState): void {
+    if (this.current && this.current.run === state.run && this.current.step === state.step) return;
+    this.current = state;
+    for (const l of this.listeners) l.state?.(state);
+  }
+
+  get state(): RunState | null {
+    return this.current;
+  }
+
   close(end: RunEnd): void {
     if (this.ended) return;
     this.ended = end;
@@ -67,6 +87,7 @@ export class RunLog {
 
   /** Replays entries after `afterSeq`, then (if the run goes on) delivers live ones. Returns an unsubscribe. */
   subscribe(listener: RunLogListener, afterSeq = 0): () => void {
+    if (this.current) listener.state?.(this.current);
     for (let i = Math.max(0, afterSeq); i < this.entries.length; i++) listener.frame(this.entries[i] as LogEntry);
     if (this.ended) {
       listener.end(this.ended);

@@ -8,9 +8,9 @@ const short = (event: string) => event.replace(/^xstate\.done\.actor\./, 'done: 
  * An SVG of the chart, laid out by dagre (compound graph: nested states are clusters). Every
  * state is a `<g data-state="path">`, so a page can highlight the active ones by id.
  */
-export function toSvg(chart: Chart): string {
+export function toSvg(chart: Chart, rankdir: 'TB' | 'LR' = 'TB'): string {
   const g = new dagre.graphlib.Graph({ compound: true, multigraph: true });
-  g.setGraph({ rankdir: 'TB', nodesep: 30, ranksep: 45, marginx: 16, marginy: 16 });
+  g.setGraph({ rankdir, nodesep: 30, ranksep: 45, marginx: 16, marginy: 16 });
   g.setDefaultEdgeLabel(() => ({}));
   const hasKids = new Set(chart.nodes.map((n) => n.parent).filter((p): p is string => p !== null));
   for (const n of chart.nodes) {

@@ -5,22 +5,25 @@ import { parseArgs } from 'node:util';
 import Anthropic from '@anthropic-ai/sdk';
 import { z } from 'zod';
 import { AgentService } from '../actors/agent-service.js';
+import { statelyInspector } from '../actors/stately-inspector.js';
 import { startAnthropicServer } from '../anthropic-server/index.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 import { isLoopback } from '../transport/auth.js';
 import { startServer } from '../transport/server.js';
 import { UsageError } from './replay.js';
 
-export const SERVE_USAGE = `usage: letta-stream serve [--host 127.0.0.1] [--port 8283] [--data-dir DIR]
+export const SERVE_USAGE = `usage: letta-stream serve [--host 127.0.0.1] [--port 8283] [--data-dir DIR] [--inspect WS_URL]
 
 Starts HTTP and WebSocket (/v1/ws) on one port. Without ANTHROPIC_API_KEY it runs against the
 built-in Anthropic-compatible server; with it, the real API (ANTHROPIC_BASE_URL honoured).
-Binding anything but loopback requires LETTA_STREAM_TOKEN.`;
+Binding anything but loopback requires LETTA_STREAM_TOKEN. The inspector page is at /inspect;
+--inspect also forwards the actors' inspection events to a Stately inspector at WS_URL.`;
 
 const serveFlags = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65535, '--port must be 0..65535').default(8283),
   'data-dir': z.string().min(1).default('.letta-stream'),
+  inspect: z.string().regex(/^wss?:\/\//, '--inspect takes a ws:// or wss:// URL').optional(),
 });
 
 function localSecret(dataDir: string): string {
@@ -33,7 +36,7 @@ function localSecret(dataDir: string): string {
 export async function runServe(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let values;
   try {
-    values = parseArgs({ args: argv, options: { host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' } } }).values;
+    values = parseArgs({ args: argv, options: { host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, inspect: { type: 'string' } } }).values;
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -54,7 +57,8 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv = process.
     : new Anthropic({ apiKey: 'local', baseURL: local!.url, maxRetries: 0 });
 
   const store = openSqliteStore(dataDir);
-  const service = new AgentService({ store, client, dataDir, warn: (m) => process.stderr.write(`warning: ${m}\n`) });
+  const stately = flags.data.inspect ? statelyInspector(flags.data.inspect) : null;
+  const service = new AgentService({ store, client, dataDir, warn: (m) => process.stderr.write(`warning: ${m}\n`), ...(stately ? { inspect: stately.inspect } : {}) });
   const recovered = service.recover();
   const demo = service.ensureDemoAgent();
   const server = await startServer({ service, host, port, token });
@@ -62,7 +66,8 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv = process.
   say(`letta-stream listening on ${server.url} (WebSocket ${server.wsUrl})`);
   say(local ? `Anthropic: built-in local server at ${local.url} (no ANTHROPIC_API_KEY set)` : `Anthropic: ${env.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com'}`);
   say(`data: ${dataDir}${token ? ' · token required' : ''}`);
-  say(`demo agent: ${demo.id} (name "demo")`);
+  say(`demo agent: ${demo.id} (name "demo") · inspector page: ${server.url}/inspect`);
+  if (stately) say(`forwarding inspection events to the Stately inspector at ${flags.data.inspect}`);
   if (recovered.length) say(`recovered: ${recovered.length} run(s) interrupted by the last stop were marked failed`);
 
   await new Promise<void>((resolve) => {
@@ -71,6 +76,7 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv = process.
       void server
         .close()
         .then(() => local?.close())
+        .then(() => stately?.stop())
         .finally(() => {
           store.close();
           resolve();

@@ -1,4 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import { renderChart } from '../charts/index.js';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { AgentService } from '../actors/agent-service.js';
@@ -28,6 +30,14 @@ export interface LettaStreamServer {
 }
 
 export const CLOSE_UNAUTHORIZED = 4401;
+
+const INSPECTOR_PAGE = new URL('../../inspector/index.html', import.meta.url);
+
+function sendInspectorPage(res: ServerResponse): void {
+  const html = readFileSync(INSPECTOR_PAGE);
+  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': html.length });
+  res.end(html);
+}
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
 /** HTTP and the WebSocket protocol on one port. */
@@ -37,6 +47,13 @@ export async function startServer(o: LettaStreamServerOptions): Promise<LettaStr
   const http = createServer((req, res) => {
     if (!tokenMatches(token, req)) return sendError(res, new ServiceError('unauthorized', 'missing or wrong token: send Authorization: Bearer <LETTA_STREAM_TOKEN>'));
     const url = new URL(req.url ?? '/', 'http://localhost');
+    // The inspector page and its charts: the package's own files, no CDN.
+    if (req.method === 'GET' && (url.pathname === '/inspect' || url.pathname === '/inspect/')) return sendInspectorPage(res);
+    const chart = req.method === 'GET' ? /^\/inspect\/charts\/(run|stream)\.svg$/.exec(url.pathname) : null;
+    if (chart) {
+      res.writeHead(200, { 'content-type': 'image/svg+xml' });
+      return void res.end(renderChart(chart[1]!, 'svg'));
+    }
     // Letta's streaming endpoints write to the response themselves.
     const turn = req.method === 'POST' ? /^\/v1\/agents\/([^/]+)\/messages(\/stream)?\/?$/.exec(url.pathname) : null;
     if (turn) return void handleLettaTurn(o.service, decodeURIComponent(turn[1]!), req, res, () => readJsonBody(req), o.pingIntervalMs);

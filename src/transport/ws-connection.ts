@@ -103,6 +103,7 @@ export class WsConnection {
           this.send(entry.json);
           if (this.ws.bufferedAmount > this.maxBuffered) this.dropSlowClient(runId);
         },
+        state: (st) => this.send({ type: 'run.state', run_id: runId, run: st.run, step: st.step }),
         end: (end: RunEnd) => {
           ended = true;
           this.send(end);
