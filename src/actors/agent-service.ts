@@ -6,6 +6,7 @@ import type { ApprovalResponseMessage, UserMessage, ToolReturnMessage } from '..
 import type { ToolResultBlock } from '../letta/history.js';
 import { isoSeconds, newAgentId, newMessageId, newRunId, otidFor } from '../letta/ids.js';
 import type { InterfaceMode } from '../letta/step-builder.js';
+import { agentNext } from '../machines/agent.machine.js';
 import { runMachine, type RunActor } from '../machines/run.machine.js';
 import type { AgentRecord, RunRecord, Store } from '../store/types.js';
 import { toolDefinitions } from '../tools/registry.js';
@@ -199,8 +200,14 @@ export class AgentService {
 
   startRun(agentIdOrName: string, request: RunRequest, maxSteps?: number): { runId: string; agentId: string; log: RunLog } {
     const agent = this.getAgent(agentIdOrName);
-    if (agent.state === 'running') {
-      throw new ServiceError('conflict', `agent ${agent.id} is busy with run ${agent.activeRunId}; cancel it or wait for it to end`);
+    // The agent chart decides whether this turn may start (one run at a time; approvals first).
+    if (agentNext(agent.state, { type: request.kind === 'user' ? 'USER_MESSAGE' : 'DECISION' }) === null) {
+      if (agent.state === 'running') throw new ServiceError('conflict', `agent ${agent.id} is busy with run ${agent.activeRunId}; cancel it or wait for it to end`);
+      if (request.kind === 'user') {
+        const ids = agent.pendingToolCalls.filter((p) => p.requiresApproval).map((p) => `${p.name} (${p.toolCallId})`);
+        throw new ServiceError('conflict', `agent ${agent.id} is waiting for approval of ${ids.join(', ')}: send an approval, or cancel`);
+      }
+      throw new ServiceError('conflict', `agent ${agent.id} has no tool call waiting for approval`);
     }
     const decided = this.plan(agent, request);
     const runId = newRunId();
@@ -251,16 +258,9 @@ export class AgentService {
     return { runId, agentId: agent.id, log };
   }
 
-  /** Decisions for the pending tool calls; a user message while approval is pending is a conflict. */
+  /** The tool calls a decision settles: every pending call, decided or (not needing approval) run. */
   private plan(agent: AgentRecord, request: RunRequest): PlannedCall[] {
-    if (request.kind === 'user') {
-      if (agent.state === 'awaitingApproval') {
-        const ids = agent.pendingToolCalls.filter((p) => p.requiresApproval).map((p) => `${p.name} (${p.toolCallId})`);
-        throw new ServiceError('conflict', `agent ${agent.id} is waiting for approval of ${ids.join(', ')}: send an approval, or cancel`);
-      }
-      return [];
-    }
-    if (agent.state !== 'awaitingApproval') throw new ServiceError('conflict', `agent ${agent.id} has no tool call waiting for approval`);
+    if (request.kind === 'user') return [];
     const pending = new Map(agent.pendingToolCalls.map((p) => [p.toolCallId, p]));
     const decisions = new Map<string, PlannedCall>();
     for (const a of request.approvals) {

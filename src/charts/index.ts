@@ -1,4 +1,5 @@
 import type { AnyStateMachine } from 'xstate';
+import { agentMachine } from '../machines/agent.machine.js';
 import { runMachine } from '../machines/run.machine.js';
 import { streamMachine } from '../machines/stream.machine.js';
 import { chartOf } from './machine-graph.js';
@@ -6,7 +7,7 @@ import { toMermaid } from './mermaid.js';
 import { toSvg } from './svg.js';
 
 export { chartOf, toMermaid, toSvg };
-export const MACHINES: Record<string, AnyStateMachine> = { run: runMachine, stream: streamMachine };
+export const MACHINES: Record<string, AnyStateMachine> = { run: runMachine, stream: streamMachine, agent: agentMachine };
 export type ChartFormat = 'svg' | 'mermaid' | 'json';
 
 export function renderChart(name: string, format: ChartFormat): string {

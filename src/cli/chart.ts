@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { chartFiles, MACHINES, renderChart, type ChartFormat } from '../charts/index.js';
 import { UsageError } from './replay.js';
 
-export const CHART_USAGE = `usage: letta-stream chart [run|stream] [--format svg|mermaid|json]
+export const CHART_USAGE = `usage: letta-stream chart [run|stream|agent] [--format svg|mermaid|json]
        letta-stream chart --write DIR      (writes every machine as DIR/<name>.svg and .mmd)
 
 Prints a state chart drawn from the live machine definition.`;

@@ -9,7 +9,7 @@ const USAGE = `letta-stream: Letta-style agent turns on the Anthropic Messages A
 commands:
   serve [options]             start the service (HTTP + WebSocket on one port)
   replay FILE.sse [options]   replay a recorded Anthropic stream, print the Letta frames
-  chart [run|stream]          print a machine's state chart (svg, mermaid or json)
+  chart [run|stream|agent]    print a machine's state chart (svg, mermaid or json)
   chat [options]              talk to an agent in the terminal
   help                        this text
 

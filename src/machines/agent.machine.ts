@@ -1,0 +1,42 @@
+import { getNextSnapshot, setup } from 'xstate';
+import type { AgentState } from '../store/types.js';
+
+/**
+ * An agent between turns: one active run at a time, and Letta's approval pause. The agent
+ * service keeps the state in the store and asks this chart which moves are allowed, so the chart
+ * in the docs is the rule the service enforces.
+ */
+export type AgentEvent =
+  | { type: 'USER_MESSAGE' }
+  | { type: 'DECISION' }
+  | { type: 'RUN_ENDED'; requiresApproval: boolean }
+  | { type: 'CANCEL' };
+
+export const agentMachine = setup({
+  types: { events: {} as AgentEvent },
+  guards: {
+    stoppedForApproval: ({ event }) => event.type === 'RUN_ENDED' && event.requiresApproval,
+  },
+}).createMachine({
+  id: 'agent',
+  initial: 'idle',
+  states: {
+    idle: { on: { USER_MESSAGE: 'running' } },
+    running: {
+      // CANCEL goes to the run; its end brings the agent back here through RUN_ENDED
+      on: { RUN_ENDED: [{ guard: 'stoppedForApproval', target: 'awaitingApproval' }, { target: 'idle' }] },
+    },
+    awaitingApproval: {
+      // a decision (approve, deny, client tool return) starts the run that continues the turn;
+      // cancel denies every pending call
+      on: { DECISION: 'running', CANCEL: 'idle' },
+    },
+  },
+});
+
+/** The state after `event`, or null when the chart does not allow it from `state`. */
+export function agentNext(state: AgentState, event: AgentEvent): AgentState | null {
+  const from = agentMachine.resolveState({ value: state, context: {} });
+  if (!from.can(event)) return null;
+  return getNextSnapshot(agentMachine, from, event).value as AgentState;
+}
