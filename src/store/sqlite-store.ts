@@ -208,6 +208,24 @@ function agentFromRow(row: AgentRow): AgentRecord {
   };
 }
 
+function agentToRow(agent: AgentRecord): AgentRow {
+  return {
+    id: agent.id,
+    name: agent.name,
+    model: agent.model,
+    system: agent.system,
+    tools: JSON.stringify(agent.tools),
+    requires_approval_tools: JSON.stringify(agent.requiresApprovalTools),
+    interface_mode: agent.interfaceMode,
+    max_steps: agent.maxSteps,
+    state: agent.state,
+    active_run_id: agent.activeRunId,
+    pending_tool_calls: JSON.stringify(agent.pendingToolCalls),
+    created_at: agent.createdAt,
+    updated_at: agent.updatedAt,
+  };
+}
+
 function runFromRow(row: RunRow): RunRecord {
   const t = 'runs';
   return {
@@ -319,21 +337,7 @@ export class SqliteStore implements Store {
   // agents
 
   createAgent(agent: AgentRecord): void {
-    this.stmts.insertAgent.run({
-      id: agent.id,
-      name: agent.name,
-      model: agent.model,
-      system: agent.system,
-      tools: JSON.stringify(agent.tools),
-      requires_approval_tools: JSON.stringify(agent.requiresApprovalTools),
-      interface_mode: agent.interfaceMode,
-      max_steps: agent.maxSteps,
-      state: agent.state,
-      active_run_id: agent.activeRunId,
-      pending_tool_calls: JSON.stringify(agent.pendingToolCalls),
-      created_at: agent.createdAt,
-      updated_at: agent.updatedAt,
-    });
+    this.stmts.insertAgent.run(agentToRow(agent));
   }
 
   getAgent(id: string): AgentRecord | null {
@@ -351,22 +355,13 @@ export class SqliteStore implements Store {
   }
 
   updateAgentConfig(agent: AgentRecord): void {
+    // Only the configuration columns: state belongs to setAgentState, under the run's finalizer.
     const result = this.db
       .prepare(
         `UPDATE agents SET name = @name, model = @model, system = @system, tools = @tools, requires_approval_tools = @requires_approval_tools,
          interface_mode = @interface_mode, max_steps = @max_steps, updated_at = @updated_at WHERE id = @id`,
       )
-      .run({
-        id: agent.id,
-        name: agent.name,
-        model: agent.model,
-        system: agent.system,
-        tools: JSON.stringify(agent.tools),
-        requires_approval_tools: JSON.stringify(agent.requiresApprovalTools),
-        interface_mode: agent.interfaceMode,
-        max_steps: agent.maxSteps,
-        updated_at: now(),
-      });
+      .run({ ...agentToRow(agent), updated_at: now() });
     if (result.changes === 0) throw new StoreError('store_not_found', `store: no agent ${agent.id}`);
   }
 
