@@ -54,9 +54,6 @@ export class RunLog {
     return this.ended;
   }
 
-  get listenerCount(): number {
-    return this.listeners.size;
-  }
 
   /** Appends a frame (stamping run_id and seq_id) and tells every subscriber. Ignored after the end. */
   append(frame: LettaFrame): void {
@@ -74,9 +71,6 @@ export class RunLog {
     for (const l of this.listeners) l.state?.(state);
   }
 
-  get state(): RunState | null {
-    return this.current;
-  }
 
   close(end: RunEnd): void {
     if (this.ended) return;
@@ -97,8 +91,4 @@ export class RunLog {
     return () => this.listeners.delete(listener);
   }
 
-  /** Frames from `afterSeq` on, for HTTP readers. */
-  framesAfter(afterSeq = 0): LettaFrame[] {
-    return this.entries.slice(Math.max(0, afterSeq)).map((e) => JSON.parse(e.json) as LettaFrame);
-  }
 }

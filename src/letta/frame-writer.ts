@@ -25,10 +25,6 @@ export class FrameWriter {
     out.length = 0;
   }
 
-  /** Index of the current part (-1 before the first frame). */
-  get partIndex(): number {
-    return this.index;
-  }
 
   private part(key: string): string {
     if (key !== this.partKey) {
