@@ -234,9 +234,12 @@ export class StepBuilder {
     this.block = null;
     if (!b) return;
     switch (b.kind) {
-      case 'text':
+      case 'text': {
+        const held = this.innerThoughts ? this.tagStripper.flush() : '';
+        if (held !== '') this.writer.reasoning(held, 'non_reasoner_model', null);
         this.content.push({ type: 'text', text: b.parts.join(''), complete });
         return;
+      }
       case 'thinking':
         this.content.push({ type: 'thinking', thinking: b.parts.join(''), signature: b.signature, complete });
         return;

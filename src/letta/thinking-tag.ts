@@ -1,21 +1,34 @@
 const TAG = '</thinking>';
-const KEEP = 10; // long enough to hold every proper prefix of the tag
 
 /**
- * Removes `</thinking>` from streamed text the way Letta's Anthropic interface does: it keeps the
- * last 10 characters already seen, so a tag whose tail arrives in a later chunk has that tail cut.
- * What was already streamed of a split tag stays streamed (the conformance transcripts expect
- * exactly this; holding text back would change them).
+ * Removes `</thinking>` from streamed text, however the tag is split across chunks: text that
+ * could be the start of the tag (`<`, `</thi`, …) at the end of a chunk is held back until the
+ * next chunk shows whether it is the tag, and flushed when the block ends. Letta kept a
+ * 10-character tail instead and let `</think` of a split tag through (conformance README, 7).
  */
 export class ThinkingTagStripper {
-  private tail = '';
+  private held = '';
 
   push(text: string): string {
-    const combined = this.tail + text;
-    this.tail = combined.length > KEEP ? combined.slice(-KEEP) : combined;
-    if (!combined.includes('<')) return text; // fast path: no tag can be there
-    const cleaned = combined.split(TAG).join('');
-    const before = combined.length - text.length;
-    return before <= cleaned.length ? cleaned.slice(before) : '';
+    if (this.held === '' && !text.includes('<')) return text; // fast path: no tag can start here
+    const combined = (this.held + text).split(TAG).join('');
+    const keep = partialTagSuffix(combined);
+    this.held = combined.slice(combined.length - keep);
+    return keep === 0 ? combined : combined.slice(0, combined.length - keep);
   }
+
+  /** The block ended: what was held back was not the tag after all. */
+  flush(): string {
+    const held = this.held;
+    this.held = '';
+    return held;
+  }
+}
+
+/** The length of the longest suffix of `s` that is a proper prefix of the tag (0 if none). */
+function partialTagSuffix(s: string): number {
+  for (let k = Math.min(TAG.length - 1, s.length); k > 0; k--) {
+    if (s.charCodeAt(s.length - k) === 60 /* < */ && TAG.startsWith(s.slice(s.length - k))) return k;
+  }
+  return 0;
 }
