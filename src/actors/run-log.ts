@@ -54,6 +54,11 @@ export class RunLog {
     return this.ended;
   }
 
+  /** The entry with this seq_id (1-based), for readers that page through the backlog at their own pace. */
+  entry(seq: number): LogEntry | undefined {
+    return this.entries[seq - 1];
+  }
+
 
   /** Appends a frame (stamping run_id and seq_id) and tells every subscriber. Ignored after the end. */
   append(frame: LettaFrame): void {

@@ -1,6 +1,6 @@
 import { ReplayInputError } from '../actors/replay-step.js';
 import { REPLAY_USAGE, runReplay, UsageError } from './replay.js';
-import { runServe, SERVE_USAGE } from './serve.js';
+import { runServe, SERVE_USAGE, StartError } from './serve.js';
 import { CHART_USAGE, runChart } from './chart.js';
 import { CHAT_USAGE, runChat } from './chat.js';
 
@@ -47,6 +47,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError) {
       process.stderr.write(`letta-stream ${command}: ${err.message}\n\n${USAGE}\n`);
       return 2;
+    }
+    if (err instanceof StartError) {
+      process.stderr.write(`letta-stream ${command}: ${err.message}\n`);
+      return 1;
     }
     if (err instanceof ReplayInputError) {
       process.stderr.write(`letta-stream ${command}: ${err.message}\n`);

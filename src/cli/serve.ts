@@ -7,24 +7,50 @@ import { z } from 'zod';
 import { AgentService } from '../actors/agent-service.js';
 import { statelyInspector } from '../actors/stately-inspector.js';
 import { startAnthropicServer } from '../anthropic-server/index.js';
+import { DataDirLockedError, lockDataDir } from '../store/instance-lock.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
-import { isLoopback } from '../transport/auth.js';
+import { isLoopbackName, normalizeOrigin } from '../transport/http-guard.js';
 import { startServer } from '../transport/server.js';
 import { UsageError } from './replay.js';
 
 export const SERVE_USAGE = `usage: letta-stream serve [--host 127.0.0.1] [--port 8283] [--data-dir DIR] [--inspect WS_URL]
+                          [--allow-origin ORIGIN]... [--max-connections N]
 
 Starts HTTP and WebSocket (/v1/ws) on one port. Without ANTHROPIC_API_KEY it runs against the
 built-in Anthropic-compatible server; with it, the real API (ANTHROPIC_BASE_URL honoured).
-Binding anything but loopback requires LETTA_STREAM_TOKEN. The inspector page is at /inspect;
---inspect also forwards the actors' inspection events to a Stately inspector at WS_URL.`;
+Binding anything but loopback requires LETTA_STREAM_TOKEN. Browser pages may call the service
+only from its own origin, or from an origin given with --allow-origin (e.g. http://localhost:5173).
+One instance per data directory. The inspector page is at /inspect; --inspect also forwards
+the actors' inspection events to a Stately inspector at WS_URL. See docs/security.md.`;
 
 const serveFlags = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65535, '--port must be 0..65535').default(8283),
   'data-dir': z.string().min(1).default('.letta-stream'),
   inspect: z.string().regex(/^wss?:\/\//, '--inspect takes a ws:// or wss:// URL').optional(),
+  'allow-origin': z.array(z.string().refine((o) => normalizeOrigin(o) !== null, { message: '--allow-origin takes an http(s) origin such as http://localhost:5173' })).default([]),
+  'max-connections': z.coerce.number().int().min(1, '--max-connections must be at least 1').optional(),
 });
+
+/** A listen failure as a sentence for the person who typed the command. */
+function listenProblem(err: unknown, host: string, port: number): string | null {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'EADDRINUSE':
+      return `port ${port} on ${host} is in use (another letta-stream?); pass --port`;
+    case 'EADDRNOTAVAIL':
+      return `${host} is not an address of this machine; pass --host 127.0.0.1 or one of its addresses`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot resolve --host ${host}`;
+    case 'EACCES':
+      return `no permission to listen on ${host}:${port} (ports below 1024 need privileges)`;
+    default:
+      return null;
+  }
+}
+
+/** A start-up failure that is the user's to fix: printed as one line, exit 1, no stack trace. */
+export class StartError extends Error {}
 
 function localSecret(dataDir: string): string {
   const file = path.join(dataDir, 'anthropic-local.secret');
@@ -36,7 +62,17 @@ function localSecret(dataDir: string): string {
 export async function runServe(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let values;
   try {
-    values = parseArgs({ args: argv, options: { host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, inspect: { type: 'string' } } }).values;
+    values = parseArgs({
+      args: argv,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        'data-dir': { type: 'string' },
+        inspect: { type: 'string' },
+        'allow-origin': { type: 'string', multiple: true },
+        'max-connections': { type: 'string' },
+      },
+    }).values;
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -45,7 +81,15 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv = process.
   const { host, port } = flags.data;
   const dataDir = path.resolve(flags.data['data-dir']);
   const token = env.LETTA_STREAM_TOKEN?.trim() || null;
-  if (!isLoopback(host) && !token) throw new UsageError(`binding ${host} (not loopback) requires LETTA_STREAM_TOKEN`);
+  if (!isLoopbackName(host) && !token) throw new UsageError(`binding ${host} (not loopback) requires LETTA_STREAM_TOKEN`);
+  mkdirSync(dataDir, { recursive: true });
+  let lock;
+  try {
+    lock = lockDataDir(dataDir);
+  } catch (err) {
+    if (err instanceof DataDirLockedError) throw new StartError(err.message);
+    throw err;
+  }
 
   const say = (line: string) => process.stdout.write(line + '\n');
   const apiKey = env.ANTHROPIC_API_KEY?.trim();
@@ -58,14 +102,34 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv = process.
 
   const store = openSqliteStore(dataDir);
   const stately = flags.data.inspect ? statelyInspector(flags.data.inspect) : null;
-  const service = new AgentService({ store, client, dataDir, warn: (m) => process.stderr.write(`warning: ${m}\n`), ...(stately ? { inspect: stately.inspect } : {}) });
+  const warn = (m: string) => process.stderr.write(`warning: ${m}\n`);
+  const service = new AgentService({ store, client, dataDir, warn, ...(stately ? { inspect: stately.inspect } : {}) });
   const recovered = service.recover();
   const demo = service.ensureDemoAgent();
-  const server = await startServer({ service, host, port, token });
+  let server;
+  try {
+    server = await startServer({
+      service,
+      host,
+      port,
+      token,
+      warn,
+      allowedOrigins: flags.data['allow-origin'],
+      limits: flags.data['max-connections'] ? { maxConnections: flags.data['max-connections'] } : {},
+    });
+  } catch (err) {
+    await local?.close();
+    stately?.stop();
+    store.close();
+    lock.release();
+    const problem = listenProblem(err, host, port);
+    if (problem) throw new StartError(problem);
+    throw err;
+  }
 
   say(`letta-stream listening on ${server.url} (WebSocket ${server.wsUrl})`);
   say(local ? `Anthropic: built-in local server at ${local.url} (no ANTHROPIC_API_KEY set)` : `Anthropic: ${env.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com'}`);
-  say(`data: ${dataDir}${token ? ' · token required' : ''}`);
+  say(`data: ${dataDir}${token ? ' · token required' : ''}${flags.data['allow-origin'].length ? ` · browser origins allowed: ${flags.data['allow-origin'].join(', ')}` : ''}`);
   say(`demo agent: ${demo.id} (name "demo") · inspector page: ${server.url}/inspect`);
   if (stately) say(`forwarding inspection events to the Stately inspector at ${flags.data.inspect}`);
   if (recovered.length) say(`recovered: ${recovered.length} run(s) interrupted by the last stop were marked failed`);
@@ -79,6 +143,7 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv = process.
         .then(() => stately?.stop())
         .finally(() => {
           store.close();
+          lock.release();
           resolve();
         });
     };

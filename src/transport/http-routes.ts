@@ -1,11 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { AgentService } from '../actors/agent-service.js';
-import { httpStatusFor, ServiceError } from '../actors/errors.js';
+import { httpStatusFor, ServiceError, toServiceError } from '../actors/errors.js';
 import type { AgentRecord, RunRecord } from '../store/types.js';
 import { issuesOf } from './protocol.js';
-
-export const MAX_BODY_BYTES = 1024 * 1024;
+import { assertWellFormed } from './well-formed.js';
 
 const createAgentBody = z.object({
   name: z.string().min(1).max(200),
@@ -45,7 +44,7 @@ const pageQuery = z.object({
 });
 
 export function page<T>(items: T[], query: URLSearchParams, matches: (item: T, cursor: string) => boolean, defaultOrder: 'asc' | 'desc'): T[] {
-  const q = parse(pageQuery, Object.fromEntries(query));
+  const q = parse(pageQuery, Object.fromEntries(query), 'the query string');
   let list = (q.order ?? defaultOrder) === 'desc' ? [...items].reverse() : items;
   if (q.after) {
     const i = list.findLastIndex((x) => matches(x, q.after as string));
@@ -187,33 +186,48 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
   ];
 }
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+function parse<T>(schema: z.ZodType<T>, value: unknown, what = 'the request body'): T {
   const r = schema.safeParse(value);
-  if (!r.success) throw new ServiceError('invalid_request', 'the request body does not follow the API', issuesOf(r.error));
+  if (!r.success) throw new ServiceError('invalid_request', `${what} does not follow the API`, issuesOf(r.error));
   return r.data;
 }
 
-/** Reads a JSON body (empty = undefined) within MAX_BODY_BYTES. */
-export function readJsonBody(req: IncomingMessage): Promise<unknown> {
+/**
+ * Reads a JSON body (empty = undefined) of at most `maxBytes`. A larger one is refused with 413
+ * before it is buffered: a declared Content-Length at once, an undeclared one when it passes the
+ * bound. The connection is not destroyed (the client would see a reset instead of the answer):
+ * Node discards the rest of the body, bounded by the server's request timeout.
+ */
+export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const tooLarge = () => new ServiceError('payload_too_large', `the request body is larger than ${maxBytes} bytes`);
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) return Promise.reject(tooLarge());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new ServiceError('invalid_request', `the request body is larger than ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
+      if (size <= maxBytes) return void chunks.push(c);
+      req.off('data', onData);
+      req.resume(); // discard the rest
+      chunks.length = 0;
+      reject(tooLarge());
+    };
+    req.on('data', onData);
     req.on('end', () => {
+      if (size > maxBytes) return;
       const text = Buffer.concat(chunks).toString('utf8');
       if (text.trim() === '') return resolve(undefined);
+      let value: unknown;
       try {
-        resolve(JSON.parse(text));
+        value = JSON.parse(text);
       } catch {
-        reject(new ServiceError('invalid_request', 'the request body is not valid JSON'));
+        return reject(new ServiceError('invalid_request', 'the request body is not valid JSON'));
+      }
+      try {
+        resolve(assertWellFormed(value, 'the request body'));
+      } catch (err) {
+        reject(err);
       }
     });
     req.on('error', reject);
@@ -228,7 +242,8 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
 }
 
 export function sendError(res: ServerResponse, err: unknown): void {
-  const e = err instanceof ServiceError ? err : new ServiceError('internal', `internal error: ${err instanceof Error ? err.message : String(err)}`);
+  const e = toServiceError(err);
+  if (res.headersSent) return void res.end();
   // `detail` is what Letta's client reads; retrying would not help, so it is told not to.
   res.setHeader('x-should-retry', 'false');
   sendJson(res, httpStatusFor(e.code), { detail: e.message, error: { code: e.code, message: e.message, ...(e.issues ? { issues: e.issues } : {}) } });

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { AgentService, RunRequest } from '../actors/agent-service.js';
-import { httpStatusFor, ServiceError } from '../actors/errors.js';
+import { httpStatusFor, ServiceError, toServiceError } from '../actors/errors.js';
 import type { LogEntry, RunEnd } from '../actors/run-log.js';
 import type { LettaFrame } from '../letta/frames.js';
+import { followPaced } from './paced-follow.js';
 import { approvalEntry } from './protocol.js';
 
 /**
@@ -57,8 +58,8 @@ export function turnRequest(body: z.infer<typeof lettaTurnBody>): RunRequest {
 
 /** Letta's error body. Retrying would not help any of these, so the client is told not to. */
 export function sendDetail(res: ServerResponse, err: unknown): void {
-  const e = err instanceof ServiceError ? err : new ServiceError('internal', `internal error: ${err instanceof Error ? err.message : String(err)}`);
-  if (res.headersSent) return;
+  const e = toServiceError(err);
+  if (res.headersSent) return void res.end();
   const status = e.code === 'invalid_request' && e.issues ? 422 : httpStatusFor(e.code);
   const body = JSON.stringify({ detail: e.issues ? e.issues.map((i) => `${i.path}: ${i.message}`).join('; ') : e.message });
   res.writeHead(status, { 'content-type': 'application/json', 'x-should-retry': 'false', 'content-length': Buffer.byteLength(body) });
@@ -91,16 +92,27 @@ function streamLog(
   service: AgentService,
   runId: string,
   res: ServerResponse,
-  o: { after: number; tokens: boolean; types: Set<string> | null; cancelOnClose: boolean; pingMs?: number },
+  o: { after: number; tokens: boolean; types: Set<string> | null; cancelOnClose: boolean; pingMs?: number; maxBufferedBytes: number },
 ): void {
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
   res.flushHeaders(); // the client's create() resolves on the headers, even while the model is silent
   let pending: Merged | null = null;
   let ended = false;
+  let dropped = false;
   let lastWrite = Date.now();
   const write = (json: string) => {
     lastWrite = Date.now();
     res.write(`data: ${json}\n\n`);
+  };
+  // A reader that does not keep up must not hold the run's frames in this process: it is told
+  // where to resume and the stream ends (the run goes on).
+  const dropSlowReader = (lastDelivered: number) => {
+    dropped = true;
+    if (pinger) clearInterval(pinger);
+    // Resume before a merged message that was never written out whole.
+    const after = pending ? Number(pending.seq_id) - 1 : lastDelivered;
+    const message = `too slow: the stream was dropped; resume with POST /v1/runs/${runId}/stream and starting_after ${after}`;
+    res.end(`event: error\ndata: ${JSON.stringify({ message_type: 'error_message', run_id: runId, error_type: 'slow_reader', message, seq_id: after })}\n\n`);
   };
   // include_pings: keep the connection alive while the model is silent.
   const pinger = o.pingMs
@@ -112,8 +124,9 @@ function streamLog(
     if (pending) write(JSON.stringify(pending));
     pending = null;
   };
-  const unsubscribe = service.subscribe(
-    runId,
+  const unsubscribe = followPaced(
+    service.streamableLog(runId),
+    o.after,
     {
       frame: (entry: LogEntry) => {
         // Token streaming needs no parse, except for the stop reason (an error is announced first).
@@ -138,13 +151,15 @@ function streamLog(
         res.end('data: [DONE]\n\n');
       },
     },
-    o.after,
+    { buffered: () => res.writableLength, closed: () => res.destroyed || res.writableEnded },
+    { maxBufferedBytes: o.maxBufferedBytes, onTooSlow: dropSlowReader },
   );
   res.on('close', () => {
     if (pinger) clearInterval(pinger);
     unsubscribe();
-    // A dropped foreground stream cancels its run, as Letta's does; a background run goes on.
-    if (!ended && o.cancelOnClose) service.cancelRun(runId);
+    // A client that hangs up on a foreground stream cancels its run, as Letta's does; a
+    // background run goes on, and so does a run whose slow reader this server dropped.
+    if (!ended && !dropped && o.cancelOnClose) service.cancelRun(runId);
   });
 }
 
@@ -157,7 +172,7 @@ export async function handleLettaTurn(
   req: IncomingMessage,
   res: ServerResponse,
   readBody: () => Promise<unknown>,
-  pingMs = DEFAULT_PING_MS,
+  o: { pingMs?: number; maxBufferedBytes: number },
 ): Promise<void> {
   try {
     const body = parseBody(lettaTurnBody, (await readBody()) ?? {});
@@ -165,7 +180,14 @@ export async function handleLettaTurn(
     const { runId, log } = service.startRun(agentId, turnRequest(body), body.max_steps);
     const types = body.include_return_message_types ? new Set(body.include_return_message_types) : null;
     if (streaming) {
-      streamLog(service, runId, res, { after: 0, tokens: body.stream_tokens ?? true, types, cancelOnClose: !body.background, ...(body.include_pings ? { pingMs } : {}) });
+      streamLog(service, runId, res, {
+        after: 0,
+        tokens: body.stream_tokens ?? true,
+        types,
+        cancelOnClose: !body.background,
+        maxBufferedBytes: o.maxBufferedBytes,
+        ...(body.include_pings ? { pingMs: o.pingMs ?? DEFAULT_PING_MS } : {}),
+      });
       return;
     }
     // Not streamed: Letta's LettaResponse once the run has ended.
@@ -185,11 +207,11 @@ export async function handleLettaTurn(
   }
 }
 
-export async function handleRunResume(service: AgentService, runId: string, res: ServerResponse, readBody: () => Promise<unknown>): Promise<void> {
+export async function handleRunResume(service: AgentService, runId: string, res: ServerResponse, readBody: () => Promise<unknown>, maxBufferedBytes: number): Promise<void> {
   try {
     const body = parseBody(resumeBody, await readBody());
     service.streamableLog(runId); // 404 with the reason before any header
-    streamLog(service, runId, res, { after: body?.starting_after ?? 0, tokens: true, types: null, cancelOnClose: false });
+    streamLog(service, runId, res, { after: body?.starting_after ?? 0, tokens: true, types: null, cancelOnClose: false, maxBufferedBytes });
   } catch (err) {
     sendDetail(res, err);
   }

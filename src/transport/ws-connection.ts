@@ -1,13 +1,20 @@
 import type { WebSocket } from 'ws';
 import type { AgentService } from '../actors/agent-service.js';
-import { ServiceError } from '../actors/errors.js';
+import { toServiceError } from '../actors/errors.js';
 import type { LogEntry, RunEnd } from '../actors/run-log.js';
+import { followPaced } from './paced-follow.js';
 import { clientFrame, issuesOf, type ClientFrame, type ServerFrame } from './protocol.js';
 import { toRunRequest } from './run-request.js';
+import { assertWellFormed } from './well-formed.js';
 
-/** Past this many bytes queued on one socket, that client is too slow: it is closed, the run goes on. */
-export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 export const CLOSE_SLOW_CONSUMER = 4008;
+
+export interface WsConnectionOptions {
+  /** Past this many bytes queued on the socket, that client is too slow: it is closed, the run goes on. */
+  maxBufferedBytes: number;
+  /** Ping interval (ms); a peer that has not answered the previous ping is closed. */
+  heartbeatMs: number;
+}
 
 /**
  * One client socket: parses every frame, answers errors without closing, and keeps the run
@@ -18,15 +25,41 @@ export class WsConnection {
   /** Last seq_id delivered per run, for the resubscribe hint when this client is dropped. */
   private readonly lastSeq = new Map<string, number>();
   private closed = false;
+  private alive = true;
+  private readonly heartbeat: NodeJS.Timeout;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly service: AgentService,
-    private readonly maxBuffered = MAX_BUFFERED_BYTES,
+    private readonly o: WsConnectionOptions,
   ) {
-    ws.on('message', (data, isBinary) => this.onMessage(data.toString(), isBinary));
+    ws.on('message', (data, isBinary) => {
+      // The last guard: whatever a frame does, the socket gets an answer and the process lives.
+      try {
+        this.onMessage(data.toString(), isBinary);
+      } catch (err) {
+        this.send({ type: 'error', code: 'internal', message: toServiceError(err).message });
+      }
+    });
+    ws.on('pong', () => (this.alive = true));
     ws.on('close', () => this.dispose());
     ws.on('error', () => this.dispose());
+    this.heartbeat = setInterval(() => this.ping(), o.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  /** Half-open sockets (a peer gone without a FIN) would hold a connection forever. */
+  private ping(): void {
+    if (!this.alive) {
+      this.dispose();
+      return void this.ws.terminate();
+    }
+    this.alive = false;
+    try {
+      this.ws.ping();
+    } catch {
+      this.dispose();
+    }
   }
 
   private send(frame: ServerFrame | string): void {
@@ -47,6 +80,12 @@ export class WsConnection {
       return this.send({ type: 'error', code: 'invalid_request', message: 'the frame is not valid JSON' });
     }
     const requestId = typeof raw === 'object' && raw !== null && typeof (raw as { request_id?: unknown }).request_id === 'string' ? (raw as { request_id: string }).request_id : undefined;
+    try {
+      assertWellFormed(raw, 'the frame');
+    } catch (err) {
+      const e = toServiceError(err);
+      return this.send({ type: 'error', ...(requestId ? { request_id: requestId } : {}), code: e.code, message: e.message, ...(e.issues ? { issues: e.issues } : {}) });
+    }
     const parsed = clientFrame.safeParse(raw);
     if (!parsed.success) {
       return this.send({ type: 'error', ...(requestId ? { request_id: requestId } : {}), code: 'invalid_request', message: 'the frame does not follow the protocol', issues: issuesOf(parsed.error) });
@@ -54,7 +93,7 @@ export class WsConnection {
     try {
       this.handle(parsed.data);
     } catch (err) {
-      const e = err instanceof ServiceError ? err : new ServiceError('internal', `internal error: ${(err as Error).message}`);
+      const e = toServiceError(err);
       this.send({ type: 'error', request_id: parsed.data.request_id, code: e.code, message: e.message, ...(e.issues ? { issues: e.issues } : {}) });
     }
   }
@@ -95,13 +134,13 @@ export class WsConnection {
 
   private follow(runId: string, afterSeq: number): void {
     let ended = false;
-    const unsubscribe = this.service.subscribe(
-      runId,
+    const unsubscribe = followPaced(
+      this.service.streamableLog(runId),
+      afterSeq,
       {
         frame: (entry: LogEntry) => {
           this.lastSeq.set(runId, entry.seq);
           this.send(entry.json);
-          if (this.ws.bufferedAmount > this.maxBuffered) this.dropSlowClient(runId);
         },
         state: (st) => this.send({ type: 'run.state', run_id: runId, run: st.run, step: st.step }),
         end: (end: RunEnd) => {
@@ -110,7 +149,8 @@ export class WsConnection {
           this.subscriptions.delete(runId);
         },
       },
-      afterSeq,
+      { buffered: () => this.ws.bufferedAmount, closed: () => this.closed },
+      { maxBufferedBytes: this.o.maxBufferedBytes, onTooSlow: () => this.dropSlowClient(runId) },
     );
     // The backlog may already have ended the run, or dropped this client.
     if (ended || this.closed) unsubscribe();
@@ -133,6 +173,7 @@ export class WsConnection {
   private dispose(): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.heartbeat);
     for (const unsubscribe of this.subscriptions.values()) unsubscribe();
     this.subscriptions.clear();
   }

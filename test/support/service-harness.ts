@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { AgentService } from '../../src/actors/agent-service.js';
 import { startAnthropicServer, type AnthropicServer } from '../../src/anthropic-server/index.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
+import type { ServerLimitsInput } from '../../src/transport/limits.js';
 import { startServer, type LettaStreamServer } from '../../src/transport/server.js';
 
 /** The real service on loopback: built-in Anthropic server, SQLite file, HTTP + WebSocket. */
@@ -19,7 +20,15 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(o: { token?: string; graceMs?: number; maxBufferedBytes?: number } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  token?: string;
+  graceMs?: number;
+  maxBufferedBytes?: number;
+  allowedOrigins?: string[];
+  limits?: ServerLimitsInput;
+}
+
+export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'letta-stream-'));
   const anthropic = await startAnthropicServer({ defaultDelayMs: 1 });
   const client = new Anthropic({ apiKey: 'local', baseURL: anthropic.url, maxRetries: 0 });
@@ -28,7 +37,15 @@ export async function startHarness(o: { token?: string; graceMs?: number; maxBuf
   const service = new AgentService({ store, client, dataDir: dir, graceMs: o.graceMs ?? 60_000, warn: (m) => warnings.push(m) });
   service.recover();
   service.ensureDemoAgent();
-  const server = await startServer({ service, port: 0, token: o.token ?? null, pingIntervalMs: 100, ...(o.maxBufferedBytes ? { maxBufferedBytes: o.maxBufferedBytes } : {}) });
+  const server = await startServer({
+    service,
+    port: 0,
+    token: o.token ?? null,
+    pingIntervalMs: 100,
+    allowedOrigins: o.allowedOrigins ?? [],
+    limits: { ...o.limits, ...(o.maxBufferedBytes ? { maxBufferedBytes: o.maxBufferedBytes } : {}) },
+    warn: (m) => warnings.push(m),
+  });
   return {
     dir,
     anthropic,
