@@ -75,6 +75,16 @@ export async function resolveInWorkspace(ctx: ToolContext, tool: string, p: stri
   return real;
 }
 
+/**
+ * Node's fs messages end with the absolute path (`EIO: i/o error, read '/home/…/workspace/f'`);
+ * the model (and whoever reads the transcript) gets the code and the description, not where the
+ * workspace lives on this machine.
+ */
+function withoutPath(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  return err.message.replace(/,\s*\w+\s+'[^]*$/, '');
+}
+
 /** Maps a Node fs error to a ToolError whose message the model can act on. */
 export function fsError(tool: string, p: string, err: unknown, what = p): ToolError {
   if (err instanceof ToolError) return err;
@@ -93,8 +103,10 @@ export function fsError(tool: string, p: string, err: unknown, what = p): ToolEr
       return new ToolError('forbidden', `${tool}: permission denied: ${what}`);
     case 'ELOOP':
       return new ToolError('failed', `${tool}: too many levels of symbolic links: ${what}`);
+    case 'ENAMETOOLONG':
+      return new ToolError('invalid_arguments', `${tool}: the path is too long: ${what.length > 80 ? `${what.slice(0, 80)}…` : what}`);
     default:
-      return new ToolError('failed', `${tool}: ${err instanceof Error ? err.message : String(err)}`);
+      return new ToolError('failed', `${tool}: ${withoutPath(err)}: ${what}`);
   }
 }
 

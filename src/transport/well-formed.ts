@@ -9,9 +9,8 @@ export function assertWellFormed<T>(value: T, where: string): T {
   const path = illFormedPath(value, []);
   if (path !== null) {
     const field = path.length ? path.join('.') : '(root)';
-    throw new ServiceError('invalid_request', `${where}: ${field} contains a lone UTF-16 surrogate (e.g. \\ud800); send valid Unicode text`, [
-      { path: field, message: 'contains a lone UTF-16 surrogate' },
-    ]);
+    // No zod-style issues: this is not a schema error (Letta's path would answer those with 422).
+    throw new ServiceError('invalid_request', `${where}: ${field} contains a lone UTF-16 surrogate (e.g. \\ud800); send valid Unicode text`);
   }
   return value;
 }
