@@ -18,7 +18,9 @@ import type { UpstreamInput } from './upstream.js';
 export type PlannedCall =
   | { kind: 'execute'; id: string; name: string; input: Record<string, unknown> }
   | { kind: 'deny'; id: string; name: string; reason: string | null }
-  | { kind: 'client_result'; id: string; name: string; output: string; status: 'success' | 'error' };
+  | { kind: 'client_result'; id: string; name: string; output: string; status: 'success' | 'error' }
+  /** Closed without running, with an error the service decided (e.g. its tool was removed). */
+  | { kind: 'close'; id: string; name: string; output: string };
 
 export interface RunDriverOptions {
   runId: string;
@@ -134,6 +136,9 @@ export class RunDriver implements RunIO {
       if (call.kind === 'deny') {
         status = 'error';
         output = `Error: request to call tool denied. User reason: ${call.reason ?? 'none given'}`;
+      } else if (call.kind === 'close') {
+        status = 'error';
+        output = call.output;
       } else if (call.kind === 'client_result') {
         status = call.status;
         output = call.output;

@@ -20,6 +20,11 @@ export function toolDefinitions(names: readonly string[]): ToolDefinition[] {
   });
 }
 
+/** The tools among `names` that change the workspace: they require approval unless the agent opts out. */
+export function approvalByDefault(names: readonly string[]): string[] {
+  return names.filter((n) => builtinTools.get(n)?.changesWorkspace === true);
+}
+
 export interface ToolOutcome {
   status: 'success' | 'error';
   output: string;
