@@ -3,7 +3,6 @@ import path from 'node:path';
 import type Anthropic from '@anthropic-ai/sdk';
 import { createActor, type InspectionEvent } from 'xstate';
 import type { ApprovalResponseMessage, UserMessage } from '../letta/frames.js';
-import type { ToolResultBlock } from '../letta/history.js';
 import { isoSeconds, newAgentId, newMessageId, newRunId, otidFor } from '../letta/ids.js';
 import type { InterfaceMode } from '../letta/step-builder.js';
 import { agentNext } from '../machines/agent.machine.js';
@@ -13,7 +12,7 @@ import { approvalByDefault, toolDefinitions } from '../tools/registry.js';
 import { ServiceError } from './errors.js';
 import { RunDriver, type PlannedCall } from './run-driver.js';
 import { RunLog, type RunLogListener } from './run-log.js';
-import { closeToolCalls } from './tool-closing.js';
+import { closeInterruptedToolCalls, closeToolCalls } from './tool-closing.js';
 
 export interface AgentServiceOptions {
   store: Store;
@@ -96,15 +95,9 @@ export class AgentService {
   recover(): string[] {
     const failed = this.store.failInterruptedRuns('the server stopped while the run was in progress');
     for (const agent of this.store.listAgents()) {
+      // awaiting approval: no run was in flight, the calls still wait for their decision
       if (agent.state === 'awaitingApproval') continue;
-      const history = this.store.getHistory(agent.id);
-      const last = history[history.length - 1];
-      if (last?.role !== 'assistant') continue;
-      const ids = (last.content as Array<{ type?: string; id?: string }>).filter((b) => b.type === 'tool_use' && b.id).map((b) => b.id as string);
-      if (ids.length === 0) continue;
-      const content: ToolResultBlock[] = ids.map((id) => ({ type: 'tool_result', tool_use_id: id, content: 'not run: the server stopped', is_error: true }));
-      const runId = this.store.listRuns(agent.id, 1)[0]?.id;
-      if (runId) this.store.appendHistory(agent.id, runId, [{ role: 'user', content }]);
+      closeInterruptedToolCalls(this.store, agent.id);
     }
     return failed;
   }
