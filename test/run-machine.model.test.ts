@@ -57,15 +57,22 @@ class FakeIO implements RunIO {
     return {} as never;
   }
   recordStep(): void {}
+  stops = 0;
+  private settle: (() => void) | null = null;
+  /** A tool phase that settles only when told to stop (like a tool that runs until cancelled). */
   toolInput() {
-    return { run: async () => ({ endsTurn: false }) };
+    return { run: () => new Promise<{ endsTurn: boolean }>((resolve) => (this.settle = () => resolve({ endsTurn: false }))) };
+  }
+  stopTools(): void {
+    this.stops++;
+    this.settle?.();
   }
   finalize(status: 'completed' | 'failed' | 'cancelled', stopReason: StopReasonType): void {
     this.finalizations.push({ status, stopReason });
   }
 }
 
-/** Stand-in children: a step that ends cancelled on CANCEL, an idle upstream, a tool phase that never settles. */
+/** Stand-in children: a step that ends cancelled on CANCEL, an idle upstream, the FakeIO's tool phase. */
 const testMachine = runMachine.provide({
   actors: {
     stream: createMachine({
@@ -74,10 +81,11 @@ const testMachine = runMachine.provide({
       output: () => result({ outcome: 'cancelled', cancelled: true }),
     }) as never,
     upstream: fromCallback(() => () => {}) as never,
-    tools: fromPromise(() => new Promise<never>(() => {})) as never,
+    tools: fromPromise<{ endsTurn: boolean }, { run(signal: AbortSignal): Promise<{ endsTurn: boolean }> }>(({ input, signal }) => input.run(signal)) as never,
   },
 });
 
+const inTools = (value: unknown) => typeof value === 'object' && value !== null && 'executingTools' in value;
 const key = (e: AnyEventObject | undefined) => (e ? `${e.type}:${(e as { sample?: string }).sample ?? ''}` : '');
 
 for (const resumesWithTools of [false, true]) {
@@ -91,7 +99,7 @@ for (const resumesWithTools of [false, true]) {
       events: ((snapshot: { value: unknown }) =>
         snapshot.value === 'streaming'
           ? samples.filter((e) => e.type.endsWith('.step'))
-          : snapshot.value === 'executingTools'
+          : inTools(snapshot.value)
             ? samples.filter((e) => e.type.endsWith('.tools') || e.type === 'CANCEL')
             : []) as never,
       input,
@@ -100,10 +108,10 @@ for (const resumesWithTools of [false, true]) {
 
     it('reaches every state', () => {
       const states = new Set(paths.map((p) => JSON.stringify(p.state.value)));
-      for (const s of ['streaming', 'executingTools', 'completed', 'failed', 'cancelled']) expect(states).toContain(JSON.stringify(s));
+      for (const s of ['streaming', { executingTools: 'running' }, { executingTools: 'stopping' }, 'completed', 'failed', 'cancelled']) expect(states).toContain(JSON.stringify(s));
     });
 
-    it(`finalizer exactly once on every path, CANCEL accepted everywhere (${paths.length} paths)`, () => {
+    it(`finalizer exactly once on every path, CANCEL accepted everywhere (${paths.length} paths)`, async () => {
       for (const path of paths) {
         const io = new FakeIO();
         const actor = createActor(testMachine, { input: { ...input, io } });
@@ -112,8 +120,15 @@ for (const resumesWithTools of [false, true]) {
         const where = events.map(key).join(' → ');
         for (const e of events) actor.send(e as never);
         const wasActive = actor.getSnapshot().status === 'active';
+        const wasInTools = wasActive && inTools(actor.getSnapshot().value);
         actor.send({ type: 'CANCEL' });
         actor.send({ type: 'CANCEL' });
+        // In the tool phase a cancel stops the tools; the run ends once they have settled.
+        if (wasInTools) {
+          expect(io.finalizations, where).toHaveLength(0);
+          expect(io.stops, where).toBeGreaterThanOrEqual(1);
+          await new Promise((r) => setTimeout(r, 0));
+        }
         const snap = actor.getSnapshot();
         expect(snap.status, where).toBe('done');
         expect(io.finalizations, where).toHaveLength(1);

@@ -2,17 +2,17 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type Anthropic from '@anthropic-ai/sdk';
 import { createActor, type InspectionEvent } from 'xstate';
-import type { ApprovalResponseMessage, UserMessage, ToolReturnMessage } from '../letta/frames.js';
-import type { ToolResultBlock } from '../letta/history.js';
+import type { ApprovalResponseMessage, UserMessage } from '../letta/frames.js';
 import { isoSeconds, newAgentId, newMessageId, newRunId, otidFor } from '../letta/ids.js';
 import type { InterfaceMode } from '../letta/step-builder.js';
 import { agentNext } from '../machines/agent.machine.js';
 import { runMachine, type RunActor } from '../machines/run.machine.js';
 import type { AgentRecord, RunRecord, Store } from '../store/types.js';
-import { toolDefinitions } from '../tools/registry.js';
+import { approvalByDefault, toolDefinitions } from '../tools/registry.js';
 import { ServiceError } from './errors.js';
 import { RunDriver, type PlannedCall } from './run-driver.js';
 import { RunLog, type RunLogListener } from './run-log.js';
+import { closeInterruptedToolCalls, closeToolCalls } from './tool-closing.js';
 
 export interface AgentServiceOptions {
   store: Store;
@@ -29,7 +29,10 @@ export interface CreateAgentInput {
   model?: string;
   system?: string;
   tools?: string[];
+  /** Tools that require approval, besides those that change the workspace (which always do unless opted out). */
   requiresApprovalTools?: string[];
+  /** The explicit opt-out: workspace-changing tools that run without asking. */
+  noApprovalTools?: string[];
   interfaceMode?: InterfaceMode;
   maxSteps?: number;
 }
@@ -66,6 +69,9 @@ interface LiveRun {
 export const DEFAULT_GRACE_MS = 5 * 60_000;
 export const DEFAULT_MODEL = 'claude-sonnet-4-6';
 const DEMO_TOOLS = ['get_time', 'calculator', 'read_file', 'list_dir', 'write_file'];
+export const TOOL_REMOVED = 'denied: the tool was removed from the agent';
+const APPROVAL_CALLS_REMOVED = 'not run: the tool calls of this turn that needed approval were removed from the agent';
+const CANCELLED_WHILE_PENDING = 'Error: request to call tool denied. User reason: the user cancelled while approval was pending';
 
 /**
  * Agents and their runs: one active run per agent, approvals, cancellation. Each run is a run
@@ -89,15 +95,9 @@ export class AgentService {
   recover(): string[] {
     const failed = this.store.failInterruptedRuns('the server stopped while the run was in progress');
     for (const agent of this.store.listAgents()) {
+      // awaiting approval: no run was in flight, the calls still wait for their decision
       if (agent.state === 'awaitingApproval') continue;
-      const history = this.store.getHistory(agent.id);
-      const last = history[history.length - 1];
-      if (last?.role !== 'assistant') continue;
-      const ids = (last.content as Array<{ type?: string; id?: string }>).filter((b) => b.type === 'tool_use' && b.id).map((b) => b.id as string);
-      if (ids.length === 0) continue;
-      const content: ToolResultBlock[] = ids.map((id) => ({ type: 'tool_result', tool_use_id: id, content: 'not run: the server stopped', is_error: true }));
-      const runId = this.store.listRuns(agent.id, 1)[0]?.id;
-      if (runId) this.store.appendHistory(agent.id, runId, [{ role: 'user', content }]);
+      closeInterruptedToolCalls(this.store, agent.id);
     }
     return failed;
   }
@@ -125,9 +125,16 @@ export class AgentService {
     } catch (err) {
       throw new ServiceError('invalid_request', (err as Error).message);
     }
-    const approval = input.requiresApprovalTools ?? [];
-    const unknown = approval.filter((t) => !tools.includes(t));
-    if (unknown.length) throw new ServiceError('invalid_request', `requires_approval_tools names tools the agent does not have: ${unknown.join(', ')}`);
+    const asked = input.requiresApprovalTools ?? [];
+    const optOut = input.noApprovalTools ?? [];
+    for (const [field, list] of [['requires_approval_tools', asked], ['no_approval_tools', optOut]] as const) {
+      const unknown = list.filter((t) => !tools.includes(t));
+      if (unknown.length) throw new ServiceError('invalid_request', `${field} names tools the agent does not have: ${unknown.join(', ')}`);
+    }
+    const both = asked.filter((t) => optOut.includes(t));
+    if (both.length) throw new ServiceError('invalid_request', `tools both requiring and not requiring approval: ${both.join(', ')}`);
+    // Safe default: a tool that changes the workspace asks first unless explicitly opted out.
+    const approval = [...new Set([...asked, ...approvalByDefault(tools)])].filter((t) => !optOut.includes(t));
     const now = new Date().toISOString();
     const agent: AgentRecord = {
       id: newAgentId(),
@@ -161,9 +168,32 @@ export class AgentService {
     } catch (err) {
       throw new ServiceError('invalid_request', (err as Error).message);
     }
-    next.requiresApprovalTools = next.requiresApprovalTools.filter((t) => next.tools.includes(t));
+    // A workspace-changing tool added here asks first, like one given at creation (opt out with
+    // the approval endpoint afterwards).
+    const added = next.tools.filter((t) => !agent.tools.includes(t));
+    next.requiresApprovalTools = [...new Set([...next.requiresApprovalTools, ...approvalByDefault(added)])].filter((t) => next.tools.includes(t));
     this.store.updateAgentConfig(next);
+    this.denyRemovedToolCalls(agent, next.tools);
     return this.getAgent(agent.id);
+  }
+
+  /**
+   * A pending call whose tool was removed is denied. When nothing then awaits a decision the turn
+   * is closed at once (every call answered, the agent idle); otherwise the denial is kept on the
+   * pending call and recorded when the turn goes on, so the history keeps one tool_result turn.
+   */
+  private denyRemovedToolCalls(agent: AgentRecord, tools: readonly string[]): void {
+    if (agent.state !== 'awaitingApproval') return;
+    const removed = new Set(agent.pendingToolCalls.filter((p) => p.denied === undefined && !tools.includes(p.name)).map((p) => p.toolCallId));
+    if (removed.size === 0) return;
+    const pending = agent.pendingToolCalls.map((p) => (removed.has(p.toolCallId) ? { ...p, requiresApproval: false, denied: TOOL_REMOVED } : p));
+    if (pending.some((p) => p.requiresApproval)) {
+      this.store.setAgentState(agent.id, 'awaitingApproval', agent.activeRunId, pending);
+      return;
+    }
+    const runId = agent.activeRunId ?? this.store.listRuns(agent.id, 1)[0]?.id;
+    if (runId) closeToolCalls(this.store, agent.id, runId, pending.map((p) => ({ toolCallId: p.toolCallId, output: p.denied ?? APPROVAL_CALLS_REMOVED, status: 'error' })));
+    this.store.setAgentState(agent.id, 'idle', null, []);
   }
 
   deleteAgent(idOrName: string): void {
@@ -261,7 +291,8 @@ export class AgentService {
   /** The tool calls a decision settles: every pending call, decided or (not needing approval) run. */
   private plan(agent: AgentRecord, request: RunRequest): PlannedCall[] {
     if (request.kind === 'user') return [];
-    const pending = new Map(agent.pendingToolCalls.map((p) => [p.toolCallId, p]));
+    // A call denied already (its tool was removed) takes no decision: it is closed with its denial.
+    const pending = new Map(agent.pendingToolCalls.filter((p) => p.denied === undefined).map((p) => [p.toolCallId, p]));
     const decisions = new Map<string, PlannedCall>();
     for (const a of request.approvals) {
       const p = pending.get(a.tool_call_id);
@@ -277,6 +308,7 @@ export class AgentService {
       );
     }
     return agent.pendingToolCalls.map((p) => {
+      if (p.denied !== undefined) return { kind: 'close', id: p.toolCallId, name: p.name, output: p.denied };
       const d = decisions.get(p.toolCallId);
       if (d) return d;
       if (p.requiresApproval) throw new ServiceError('invalid_request', `no decision for tool call ${p.toolCallId} (${p.name}), which requires approval`);
@@ -335,17 +367,8 @@ export class AgentService {
     const fresh = this.getAgent(agent.id);
     const runId = fresh.activeRunId ?? this.store.listRuns(fresh.id, 1)[0]?.id;
     if (!runIds && fresh.state === 'awaitingApproval' && runId) {
-      const frames: ToolReturnMessage[] = [];
-      const results: ToolResultBlock[] = [];
-      for (const p of fresh.pendingToolCalls) {
-        const id = newMessageId();
-        const output = 'Error: request to call tool denied. User reason: the user cancelled while approval was pending';
-        frames.push({ id, date: isoSeconds(), message_type: 'tool_return_message', otid: otidFor(id, 0), run_id: runId, step_id: null, tool_return: output, status: 'error', tool_call_id: p.toolCallId, stdout: null, stderr: null });
-        results.push({ type: 'tool_result', tool_use_id: p.toolCallId, content: output, is_error: true });
-        denied.push(p.toolCallId);
-      }
-      this.store.appendMessages(runId, fresh.id, frames);
-      if (results.length) this.store.appendHistory(fresh.id, runId, [{ role: 'user', content: results }]);
+      closeToolCalls(this.store, fresh.id, runId, fresh.pendingToolCalls.map((p) => ({ toolCallId: p.toolCallId, output: p.denied ?? CANCELLED_WHILE_PENDING, status: 'error' })));
+      denied.push(...fresh.pendingToolCalls.map((p) => p.toolCallId));
       this.store.setAgentState(fresh.id, 'idle', null, []);
     }
     return { agent_id: agent.id, cancelled_runs: cancelled, denied_tool_calls: denied };

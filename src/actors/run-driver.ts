@@ -18,7 +18,9 @@ import type { UpstreamInput } from './upstream.js';
 export type PlannedCall =
   | { kind: 'execute'; id: string; name: string; input: Record<string, unknown> }
   | { kind: 'deny'; id: string; name: string; reason: string | null }
-  | { kind: 'client_result'; id: string; name: string; output: string; status: 'success' | 'error' };
+  | { kind: 'client_result'; id: string; name: string; output: string; status: 'success' | 'error' }
+  /** Closed without running, with an error the service decided (e.g. its tool was removed). */
+  | { kind: 'close'; id: string; name: string; output: string };
 
 export interface RunDriverOptions {
   runId: string;
@@ -52,6 +54,7 @@ export class RunDriver implements RunIO {
   private steps = 0;
   private error: string | null = null;
   private finalized = false;
+  private stopController: AbortController | null = null;
 
   constructor(private readonly o: RunDriverOptions) {
     this.planned = o.decided;
@@ -110,18 +113,32 @@ export class RunDriver implements RunIO {
   toolInput(): ToolRunnerInput {
     const calls = this.planned;
     this.planned = [];
-    return { run: (signal) => this.runTools(calls, signal) };
+    const stop = new AbortController();
+    this.stopController = stop;
+    // Aborted by a cancel (stopTools) or when the actor is stopped (e.g. the run machine crashed).
+    return { run: (signal) => this.runTools(calls, AbortSignal.any([signal, stop.signal])) };
   }
 
+  stopTools(): void {
+    this.stopController?.abort();
+  }
+
+  /**
+   * Every call gets its true outcome, also after a cancel: a call not yet started is reported
+   * cancelled by executeTool without running, one that finished (or could not be stopped) keeps
+   * its result — recorded in frames, messages and history like any other.
+   */
   private async runTools(calls: PlannedCall[], signal: AbortSignal): Promise<ToolRunnerOutput> {
     let endsTurn = false;
     for (const call of calls) {
-      if (signal.aborted) break;
       let status: 'success' | 'error';
       let output: string;
       if (call.kind === 'deny') {
         status = 'error';
         output = `Error: request to call tool denied. User reason: ${call.reason ?? 'none given'}`;
+      } else if (call.kind === 'close') {
+        status = 'error';
+        output = call.output;
       } else if (call.kind === 'client_result') {
         status = call.status;
         output = call.output;
@@ -133,14 +150,12 @@ export class RunDriver implements RunIO {
       } else {
         const { [INNER_THOUGHTS_KWARG]: _thoughts, ...args } = call.input;
         const outcome = await executeTool(call.name, args, { signal, workspaceDir: this.o.workspaceDir });
-        // A cancel that came while the tool ran has closed this call already: keep one outcome.
-        if (signal.aborted) break;
         status = outcome.status;
         output = outcome.output;
       }
       this.recordToolResult(call.id, status, output);
     }
-    if (!signal.aborted) this.flushToolResults();
+    this.flushToolResults();
     return { endsTurn };
   }
 

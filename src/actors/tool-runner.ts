@@ -11,7 +11,8 @@ export interface ToolRunnerInput {
 }
 
 /**
- * The tool phase of a step as an actor: leaving `executingTools` (cancel) stops it, which
- * aborts the signal every running tool holds.
+ * The tool phase of a step as an actor. A cancel asks the driver to stop the tools (its own
+ * abort, joined to this signal) and waits for the phase to settle with each call's true outcome;
+ * stopping the actor (the run left `executingTools` otherwise) aborts this signal too.
  */
 export const toolRunner = fromPromise<ToolRunnerOutput, ToolRunnerInput>(({ input, signal }) => input.run(signal));

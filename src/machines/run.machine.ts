@@ -1,4 +1,4 @@
-import { assign, sendTo, setup, type ActorRefFrom } from 'xstate';
+import { assign, sendTo, setup, stateIn, type ActorRefFrom } from 'xstate';
 import type { StopReasonType } from '../letta/frames.js';
 import { runnableToolCalls } from '../letta/history.js';
 import type { StepOptions, StepResult } from '../letta/step-builder.js';
@@ -22,6 +22,11 @@ export interface RunIO {
   recordStep(result: StepResult): void;
   /** Input for the tool phase: the calls of the last step (or the approval decisions). */
   toolInput(): ToolRunnerInput;
+  /**
+   * A cancel arrived during the tool phase: stop what can still be stopped. The phase then
+   * settles with every call's true outcome (a write already under way finishes and is reported).
+   */
+  stopTools(): void;
   /** The one run finalizer: idempotent, never throws. */
   finalize(status: 'completed' | 'failed' | 'cancelled', stopReason: StopReasonType): void;
 }
@@ -46,7 +51,8 @@ export type RunEvent = { type: 'CANCEL'; reason?: string };
  * One agent turn: steps of (Anthropic stream → tools) until end_turn, requires_approval,
  * max_steps, an error, or cancel. The stream machine runs as the `step` child; the upstream
  * actor feeds it and is aborted when the run leaves `streaming`. CANCEL is accepted in every
- * non-final state; every final state's entry runs the run finalizer, once.
+ * non-final state (in the tool phase it stops the tools, and the run ends once they settled);
+ * every final state's entry runs the run finalizer, once.
  */
 export const runMachine = setup({
   types: {
@@ -65,6 +71,8 @@ export const runMachine = setup({
       return r !== undefined && runnableToolCalls(r).length > 0;
     },
     stepLimitReached: ({ context }) => context.stepCount >= context.maxSteps,
+    /** A cancel came during the tool phase: once the tools have settled, the run ends cancelled. */
+    stopRequested: stateIn({ executingTools: 'stopping' }),
     /** A terminal tool (Letta's send_message) ends the turn once it has run. */
     toolsEndedTurn: ({ event }) => (event as { output?: ToolRunnerOutput }).output?.endsTurn === true,
   },
@@ -81,6 +89,7 @@ export const runMachine = setup({
     stopWith: assign({ stopReason: (_, params: { reason: StopReasonType }) => params.reason }),
     /** The step machine's own CANCEL transition finalizes the step; its done event then ends the run. */
     cancelStep: sendTo('step', { type: 'CANCEL' }),
+    stopTools: ({ context }) => context.io.stopTools(),
     finalizeRun: ({ context }, params: { status: 'completed' | 'failed' | 'cancelled' }) => {
       const reason = params.status === 'cancelled' ? 'cancelled' : (context.stopReason ?? (params.status === 'failed' ? 'error' : 'end_turn'));
       context.io.finalize(params.status, reason);
@@ -118,18 +127,25 @@ export const runMachine = setup({
       on: { CANCEL: { actions: 'cancelStep' } },
     },
     executingTools: {
+      // Cancel does not leave this state at once: a tool that has begun changing the workspace
+      // cannot be taken back, so its outcome is waited for and told before the run ends cancelled.
+      initial: 'running',
       invoke: {
         id: 'tools',
         src: 'tools',
         input: ({ context }) => context.io.toolInput(),
         onDone: [
+          { guard: 'stopRequested', target: 'cancelled' },
           { guard: 'toolsEndedTurn', target: 'completed', actions: { type: 'stopWith', params: { reason: 'end_turn' } } },
           { guard: 'stepLimitReached', target: 'completed', actions: { type: 'stopWith', params: { reason: 'max_steps' } } },
           { target: 'streaming' },
         ],
-        onError: { target: 'failed', actions: { type: 'stopWith', params: { reason: 'error' } } },
+        onError: [{ guard: 'stopRequested', target: 'cancelled' }, { target: 'failed', actions: { type: 'stopWith', params: { reason: 'error' } } }],
       },
-      on: { CANCEL: { target: 'cancelled' } },
+      states: {
+        running: { on: { CANCEL: { target: 'stopping', actions: 'stopTools' } } },
+        stopping: {},
+      },
     },
     completed: { type: 'final', entry: { type: 'finalizeRun', params: { status: 'completed' } } },
     failed: { type: 'final', entry: { type: 'finalizeRun', params: { status: 'failed' } } },

@@ -132,7 +132,8 @@ function isPendingToolCall(v: unknown): v is PendingToolCall {
     typeof v.toolCallId === 'string' &&
     typeof v.name === 'string' &&
     isRecord(v.input) &&
-    typeof v.requiresApproval === 'boolean'
+    typeof v.requiresApproval === 'boolean' &&
+    (v.denied === undefined || typeof v.denied === 'string')
   );
 }
 function isNullableNumber(v: unknown): v is number | null {

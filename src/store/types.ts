@@ -32,6 +32,11 @@ export interface PendingToolCall {
   name: string;
   input: Record<string, unknown>;
   requiresApproval: boolean;
+  /**
+   * Set when the call was denied while others of its turn still await a decision (its tool was
+   * removed from the agent): the error tool return it gets when the turn goes on.
+   */
+  denied?: string;
 }
 
 /** A run's usage as stored: the fields of its usage_statistics frame. */

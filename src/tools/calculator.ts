@@ -172,6 +172,7 @@ export function formatNumber(v: number): string {
 
 export const calculator = defineTool({
   name: 'calculator',
+  changesWorkspace: false,
   description:
     'Evaluates an arithmetic expression exactly as written and returns the number. Supports + - * / % (remainder) ^ (power, right-associative), ' +
     'parentheses, unary minus, decimals and scientific notation, the functions sqrt, abs, round, floor, ceil, min, max, and the constants pi and e.',

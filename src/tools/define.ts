@@ -9,12 +9,15 @@ export function defineTool<S extends z.ZodObject>(spec: {
   name: string;
   description: string;
   input: S;
+  /** See ToolDefinition.changesWorkspace: every tool says whether it changes the workspace. */
+  changesWorkspace: boolean;
   run(input: z.output<S>, ctx: ToolContext): Promise<string>;
 }): ToolDefinition {
-  const { name, description, input } = spec;
+  const { name, description, input, changesWorkspace } = spec;
   return {
     name,
     description,
+    changesWorkspace,
     inputSchema: objectJsonSchema(name, input),
     run: async (raw, ctx) => spec.run(parseInput(name, input, raw), ctx),
   };

@@ -9,6 +9,7 @@ export const MAX_LIST_ENTRIES = 1000;
 
 export const listDir = defineTool({
   name: 'list_dir',
+  changesWorkspace: false,
   description: 'Lists a directory of the workspace: one entry per line, sorted, directories ending in "/".',
   input: z.object({ path: z.string().min(1).optional().describe('Directory relative to the workspace; default "."') }),
   run: async ({ path: p = '.' }, ctx) => {

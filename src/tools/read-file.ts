@@ -60,6 +60,7 @@ async function readPrefix(file: string, info: Stats, limit: number, ctx: ToolCon
 
 export const readFileTool = defineTool({
   name: 'read_file',
+  changesWorkspace: false,
   description: `Reads a UTF-8 text file from the workspace. Returns at most max_bytes bytes (default ${DEFAULT_READ_BYTES}) and says when the text was truncated.`,
   input: z.object({
     path: z.string().min(1).describe('Path relative to the workspace'),

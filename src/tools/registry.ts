@@ -20,6 +20,11 @@ export function toolDefinitions(names: readonly string[]): ToolDefinition[] {
   });
 }
 
+/** The tools among `names` that change the workspace: they require approval unless the agent opts out. */
+export function approvalByDefault(names: readonly string[]): string[] {
+  return names.filter((n) => builtinTools.get(n)?.changesWorkspace === true);
+}
+
 export interface ToolOutcome {
   status: 'success' | 'error';
   output: string;
@@ -40,8 +45,11 @@ function abortion(signal: AbortSignal): { promise: Promise<never>; dispose(): vo
 
 /**
  * Runs a tool by name and never throws: unknown tools, invalid arguments, failures and bugs are
- * error outcomes whose output the model reads; a signal aborted before or during the run gives
- * "cancelled", even if the tool itself has not noticed yet.
+ * error outcomes whose output the model reads. "cancelled" is reported only when the tool was
+ * really stopped: the signal was aborted before it started, the tool itself stopped before its
+ * effect (ToolError `aborted`), or — for a tool without effects — it was abandoned when the
+ * abort came (its late answer would change nothing). A tool that changes the workspace is never
+ * abandoned: once its effect has begun its own outcome is awaited and reported.
  */
 export async function executeTool(name: string, input: unknown, ctx: ToolContext): Promise<ToolOutcome> {
   const t0 = performance.now();
@@ -49,19 +57,19 @@ export async function executeTool(name: string, input: unknown, ctx: ToolContext
   if (ctx.signal.aborted) return done('error', CANCELLED);
   const def = builtinTools.get(name);
   if (!def) return done('error', `Error: unknown tool "${name}"`);
-  const abort = abortion(ctx.signal);
+  const abort = def.changesWorkspace ? null : abortion(ctx.signal);
   try {
     const running = def.run(input, ctx);
-    running.catch(() => {}); // if the abort wins, the tool's own late rejection is expected
-    const output = await Promise.race([running, abort.promise]);
-    return ctx.signal.aborted ? done('error', CANCELLED) : done('success', output);
+    if (abort) running.catch(() => {}); // if the abort wins, the tool's own late rejection is expected
+    // Whatever settles first is the outcome: a result that came before the abort is kept.
+    return done('success', await (abort ? Promise.race([running, abort.promise]) : running));
   } catch (err) {
-    if (ctx.signal.aborted || (err instanceof ToolError && err.code === 'aborted')) return done('error', CANCELLED);
+    if (err instanceof ToolError && err.code === 'aborted') return done('error', CANCELLED);
     if (err instanceof ToolError) return done('error', `Error: ${err.message}`);
     // Not an expected failure (a bug): still an answer the model can read, prefixed with the tool.
     return done('error', `Error: ${name}: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
-    abort.dispose();
+    abort?.dispose();
   }
 }
 

@@ -34,6 +34,7 @@ export function zonedIso(date: Date, fmt: Intl.DateTimeFormat): { iso: string; w
 
 export const getTime = defineTool({
   name: 'get_time',
+  changesWorkspace: false,
   description: 'The current date and time: in UTC (ISO 8601), and also in an IANA time zone (e.g. Europe/Paris) when one is given.',
   input: z.object({ timezone: z.string().min(1).max(100).optional().describe('IANA time zone, e.g. Asia/Tokyo') }),
   run: async ({ timezone }, ctx) => {

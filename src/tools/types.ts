@@ -13,6 +13,12 @@ export interface ToolDefinition {
   /** JSON Schema for Anthropic's `input_schema` (type "object", properties, required). */
   inputSchema: { type: 'object'; properties: Record<string, unknown>; required?: string[] };
   /**
+   * The tool changes the workspace (writes, deletes). Such a tool requires approval unless the
+   * agent's rules say otherwise, and once its effect has begun a cancel no longer stops it: it
+   * finishes and its result is reported, so the outcome told always matches the effect.
+   */
+  changesWorkspace: boolean;
+  /**
    * Validates `input` with the tool's zod schema (unknown keys such as `thinking` are dropped)
    * and runs; resolves with the text the model sees. Throws ToolError for expected failures.
    */
@@ -32,7 +38,10 @@ export class ToolError extends Error {
   }
 }
 
-/** Throws `aborted` if the run was cancelled: called between steps that cannot take a signal. */
+/**
+ * Throws `aborted` if the run was cancelled: called between steps that cannot take a signal.
+ * `aborted` means "stopped before any effect": a tool must not throw it after its effect began.
+ */
 export function throwIfAborted(ctx: ToolContext): void {
   if (ctx.signal.aborted) throw new ToolError('aborted', 'cancelled');
 }

@@ -7,6 +7,7 @@ import { throwIfAborted, ToolError } from './types.js';
 
 export const writeFileTool = defineTool({
   name: 'write_file',
+  changesWorkspace: true,
   description: 'Writes a UTF-8 text file in the workspace (replacing it, or appending when append is true), creating parent directories as needed.',
   input: z.object({
     path: z.string().min(1).describe('Path relative to the workspace'),
@@ -30,8 +31,10 @@ export const writeFileTool = defineTool({
       if (info && !info.isFile()) throw new ToolError('invalid_arguments', `write_file: not a regular file: ${p}`);
       throwIfAborted(ctx);
       await mkdir(path.dirname(file), { recursive: true });
+      // The last point where a cancel stops the tool. From here the write runs to its end (no
+      // signal: an abort mid-write would leave half a file) and its result is the truth.
       throwIfAborted(ctx);
-      await writeFile(file, content, { signal: ctx.signal, flag: append ? 'a' : 'w' });
+      await writeFile(file, content, { flag: append ? 'a' : 'w' });
     } catch (err) {
       throw fsError('write_file', p, err);
     }

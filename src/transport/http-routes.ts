@@ -12,6 +12,8 @@ const createAgentBody = z.object({
   system: z.string().optional(),
   tools: z.array(z.string().min(1)).optional(),
   requires_approval_tools: z.array(z.string().min(1)).optional(),
+  /** letta-stream's explicit opt-out: workspace-changing tools (write_file) that run without asking. */
+  no_approval_tools: z.array(z.string().min(1)).optional(),
   interface: z.enum(['simple', 'kwargs']).optional(),
   max_steps: z.number().int().min(1).max(100).optional(),
   /** Letta's way to ask for approval: `{type: "requires_approval", tool_name}` rules. */
@@ -114,6 +116,7 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
           ...(b.system !== undefined ? { system: b.system } : {}),
           ...(b.tools ? { tools: b.tools } : {}),
           ...(approval.length ? { requiresApprovalTools: [...new Set(approval)] } : {}),
+          ...(b.no_approval_tools ? { noApprovalTools: b.no_approval_tools } : {}),
           ...(b.interface ? { interfaceMode: b.interface } : {}),
           ...(b.max_steps ? { maxSteps: b.max_steps } : {}),
         }),

@@ -1,0 +1,74 @@
+import type { ToolReturnMessage } from '../letta/frames.js';
+import type { ToolResultBlock } from '../letta/history.js';
+import { isoSeconds, newMessageId, otidFor } from '../letta/ids.js';
+import type { Store } from '../store/types.js';
+
+/** A tool call settled outside a run's tool phase (denied, or closed after a crash). */
+export interface ClosedCall {
+  toolCallId: string;
+  output: string;
+  status: 'success' | 'error';
+  /** Its tool_return message is stored already (only the history still lacks the result). */
+  told?: boolean;
+}
+
+export function toolReturnMessage(runId: string, call: Pick<ClosedCall, 'toolCallId' | 'output' | 'status'>): ToolReturnMessage {
+  const id = newMessageId();
+  return {
+    id,
+    date: isoSeconds(),
+    message_type: 'tool_return_message',
+    otid: otidFor(id, 0),
+    run_id: runId,
+    step_id: null,
+    tool_return: call.output,
+    status: call.status,
+    tool_call_id: call.toolCallId,
+    stdout: null,
+    stderr: null,
+  };
+}
+
+/**
+ * Closes an assistant turn's tool calls outside the tool phase: a tool_return message for each
+ * call not yet told, and one user turn with every tool_result, so the Letta messages and the
+ * Anthropic history both answer each call exactly once.
+ */
+export function closeToolCalls(store: Store, agentId: string, runId: string, calls: readonly ClosedCall[]): void {
+  if (calls.length === 0) return;
+  store.appendMessages(runId, agentId, calls.filter((c) => !c.told).map((c) => toolReturnMessage(runId, c)));
+  const content: ToolResultBlock[] = calls.map((c) => ({ type: 'tool_result', tool_use_id: c.toolCallId, content: c.output, ...(c.status === 'error' ? { is_error: true } : {}) }));
+  store.appendHistory(agentId, runId, [{ role: 'user', content }]);
+}
+
+export const NOT_RUN_SERVER_STOPPED = 'not run: the server stopped';
+/** The recent messages searched for tool returns of an interrupted turn (it is the latest one). */
+const RECENT_MESSAGES = 1000;
+
+/**
+ * After a crash: the tool calls of the agent's last assistant turn that the history does not
+ * answer. Tool returns are stored one by one as tools complete, but the history gets the turn's
+ * tool_results only at the end of the tool phase; so a stored tool return is the truth for its
+ * call (it ran), and only the calls without one are closed as not run.
+ */
+export function closeInterruptedToolCalls(store: Store, agentId: string): void {
+  const history = store.getHistory(agentId);
+  const last = history[history.length - 1];
+  if (last?.role !== 'assistant') return;
+  const ids = (last.content as Array<{ type?: unknown; id?: unknown }>).filter((b) => b.type === 'tool_use' && typeof b.id === 'string').map((b) => b.id as string);
+  const runId = store.listRuns(agentId, 1)[0]?.id;
+  if (ids.length === 0 || !runId) return;
+  const told = new Map<string, ToolReturnMessage>();
+  for (const m of store.listAgentMessages(agentId, RECENT_MESSAGES)) {
+    if (m.message_type === 'tool_return_message' && ids.includes(m.tool_call_id)) told.set(m.tool_call_id, m);
+  }
+  closeToolCalls(
+    store,
+    agentId,
+    runId,
+    ids.map((id) => {
+      const t = told.get(id);
+      return t ? { toolCallId: id, output: t.tool_return, status: t.status, told: true } : { toolCallId: id, output: NOT_RUN_SERVER_STOPPED, status: 'error' };
+    }),
+  );
+}
