@@ -81,6 +81,7 @@ export class AgentService {
   readonly store: Store;
   readonly workspaceDir: string;
   private readonly live = new Map<string, LiveRun>();
+  private readonly idleWaiters: Array<() => void> = [];
   private readonly ended = new Map<string, { log: RunLog; timer: NodeJS.Timeout }>();
   private readonly graceMs: number;
 
@@ -395,6 +396,23 @@ export class AgentService {
     const timer = setTimeout(() => this.ended.delete(runId), this.graceMs);
     timer.unref();
     this.ended.set(runId, { log: live.log, timer });
+    if (this.live.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  /**
+   * Resolves true once no run is live, or false after `ms`. A cancelled run may still be settling
+   * (a file write that had begun finishes and is recorded): shutdown waits for that before the
+   * store closes under it.
+   */
+  whenIdle(ms: number): Promise<boolean> {
+    if (this.live.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
   }
 
   /** Server shutdown: every live run is cancelled through the same transition and finalizer. */

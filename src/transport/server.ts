@@ -38,6 +38,8 @@ export interface LettaStreamServer {
 
 export const CLOSE_UNAUTHORIZED = 4401;
 export const MAX_FRAME_BYTES = 1024 * 1024;
+/** How long shutdown waits for cancelled runs to settle (a tool write that had begun) before closing sockets. */
+export const SHUTDOWN_DRAIN_MS = 5000;
 
 const INSPECTOR_PAGE = new URL('../../inspector/index.html', import.meta.url);
 
@@ -201,7 +203,8 @@ export async function startServer(o: LettaStreamServerOptions): Promise<LettaStr
       closing ??= (async () => {
         http.close();
         o.service.shutdown();
-        // Let the final frames of the cancelled runs reach the sockets, then close them.
+        // Let the cancelled runs settle and their final frames reach the sockets, then close them.
+        if (!(await o.service.whenIdle(SHUTDOWN_DRAIN_MS))) o.warn?.(`shutdown: ${o.service.liveRunCount} run(s) still settling after ${SHUTDOWN_DRAIN_MS} ms`);
         await new Promise((r) => setImmediate(r));
         for (const ws of wss.clients) ws.close(1001, 'server shutting down');
         wss.close();
