@@ -177,6 +177,35 @@ describe('SqliteStore', () => {
     expect(s.finishRun('run-missing', 'failed', 'error', null, 'x')).toBe(false);
   });
 
+  it('releaseAgent lets go of an agent only while that run holds it', () => {
+    const s = store();
+    s.createAgent(agent('agent-a'));
+    s.setAgentState('agent-a', 'running', 'run-2', []);
+    expect(s.releaseAgent('agent-a', 'run-1', null)).toBe(false); // an older run's late end
+    expect(s.getAgent('agent-a')).toMatchObject({ state: 'running', activeRunId: 'run-2' });
+    const pending: PendingToolCall[] = [{ toolCallId: 'toolu_1', name: 'send_email', input: {}, requiresApproval: true }];
+    expect(s.releaseAgent('agent-a', 'run-2', pending)).toBe(true);
+    expect(s.getAgent('agent-a')).toMatchObject({ state: 'awaitingApproval', activeRunId: 'run-2', pendingToolCalls: pending });
+    expect(s.releaseAgent('agent-a', 'run-2', null)).toBe(false); // not running any more
+    s.setAgentState('agent-a', 'running', 'run-3', []);
+    expect(s.releaseAgent('agent-a', 'run-3', null)).toBe(true);
+    expect(s.getAgent('agent-a')).toMatchObject({ state: 'idle', activeRunId: null, pendingToolCalls: [] });
+  });
+
+  it('transaction: every write in it, or none', () => {
+    const s = store();
+    s.createAgent(agent('agent-a'));
+    expect(() =>
+      s.transaction(() => {
+        s.createRun(run('run-1', 'agent-a'));
+        s.setAgentState('agent-missing', 'running', 'run-1', []);
+      }),
+    ).toThrow(/agent-missing/);
+    expect(s.getRun('run-1')).toBeNull();
+    expect(s.transaction(() => (s.createRun(run('run-1', 'agent-a')), 7))).toBe(7);
+    expect(s.getRun('run-1')).not.toBeNull();
+  });
+
   it('failInterruptedRuns after a crash: running runs fail, running agents go idle, approvals survive', () => {
     const s1 = store();
     s1.createAgent(agent('agent-run'));

@@ -8,10 +8,11 @@ import { isoSeconds, newAgentId, newMessageId, newRunId, otidFor } from '../lett
 import type { InterfaceMode } from '../letta/step-builder.js';
 import { agentNext } from '../machines/agent.machine.js';
 import { runMachine, type RunActor } from '../machines/run.machine.js';
-import type { AgentRecord, RunRecord, Store } from '../store/types.js';
+import type { AgentRecord, HistoryTurn, RunRecord, Store } from '../store/types.js';
 import { toolDefinitions } from '../tools/registry.js';
 import { ServiceError } from './errors.js';
 import { RunDriver, type PlannedCall } from './run-driver.js';
+import { RunFinisher } from './run-finisher.js';
 import { RunLog, type RunLogListener } from './run-log.js';
 
 export interface AgentServiceOptions {
@@ -77,9 +78,12 @@ export class AgentService {
   private readonly live = new Map<string, LiveRun>();
   private readonly ended = new Map<string, { log: RunLog; timer: NodeJS.Timeout }>();
   private readonly graceMs: number;
+  /** Runs' ends, and those the store refused until they are written. */
+  private readonly finisher: RunFinisher;
 
   constructor(private readonly o: AgentServiceOptions) {
     this.store = o.store;
+    this.finisher = new RunFinisher(o.store, (m) => o.warn?.(m));
     this.graceMs = o.graceMs ?? DEFAULT_GRACE_MS;
     this.workspaceDir = path.resolve(o.dataDir, 'workspace');
     mkdirSync(this.workspaceDir, { recursive: true });
@@ -90,16 +94,29 @@ export class AgentService {
     const failed = this.store.failInterruptedRuns('the server stopped while the run was in progress');
     for (const agent of this.store.listAgents()) {
       if (agent.state === 'awaitingApproval') continue;
-      const history = this.store.getHistory(agent.id);
-      const last = history[history.length - 1];
-      if (last?.role !== 'assistant') continue;
-      const ids = (last.content as Array<{ type?: string; id?: string }>).filter((b) => b.type === 'tool_use' && b.id).map((b) => b.id as string);
-      if (ids.length === 0) continue;
-      const content: ToolResultBlock[] = ids.map((id) => ({ type: 'tool_result', tool_use_id: id, content: 'not run: the server stopped', is_error: true }));
       const runId = this.store.listRuns(agent.id, 1)[0]?.id;
-      if (runId) this.store.appendHistory(agent.id, runId, [{ role: 'user', content }]);
+      if (runId) this.closeDanglingToolCalls(agent.id, runId, 'not run: the server stopped');
     }
     return failed;
+  }
+
+  /**
+   * An assistant turn whose tool calls have no results (a crash, or a run whose tool results the
+   * store refused) gets them as errors, so the next request is valid.
+   */
+  private closeDanglingToolCalls(agentId: string, runId: string, output: string): void {
+    const history = this.store.getHistory(agentId);
+    const last: HistoryTurn | undefined = history[history.length - 1];
+    if (last?.role !== 'assistant') return;
+    const ids = (last.content as Array<{ type?: string; id?: string }>).filter((b) => b.type === 'tool_use' && b.id).map((b) => b.id as string);
+    if (ids.length === 0) return;
+    const content: ToolResultBlock[] = ids.map((id) => ({ type: 'tool_result', tool_use_id: id, content: output, is_error: true }));
+    this.store.appendHistory(agentId, runId, [{ role: 'user', content }]);
+  }
+
+  /** Ends the store refused are tried again before the agents change (cheap when there are none). */
+  private writePendingEnds(): void {
+    if (this.finisher.pendingCount > 0) this.finisher.retry();
   }
 
   ensureDemoAgent(): AgentRecord {
@@ -150,6 +167,7 @@ export class AgentService {
 
   /** Change an agent's configuration; not while a run holds it. */
   updateAgent(idOrName: string, patch: Partial<Pick<AgentRecord, 'name' | 'model' | 'system' | 'tools' | 'requiresApprovalTools' | 'maxSteps'>>): AgentRecord {
+    this.writePendingEnds();
     const agent = this.getAgent(idOrName);
     if (agent.state === 'running') throw new ServiceError('conflict', `agent ${agent.id} is busy with run ${agent.activeRunId}`);
     const next = { ...agent, ...patch };
@@ -167,16 +185,17 @@ export class AgentService {
   }
 
   deleteAgent(idOrName: string): void {
+    this.writePendingEnds();
     const agent = this.getAgent(idOrName);
     if (agent.state === 'running') throw new ServiceError('conflict', `agent ${agent.id} is busy with run ${agent.activeRunId}; cancel it first`);
     this.store.deleteAgent(agent.id);
   }
 
-  /** By id, or by name for convenience (`demo`). */
+  /** By id, or by name for convenience (`demo`); as its runs' ends leave it, even if one is not written yet. */
   getAgent(idOrName: string): AgentRecord {
     const agent = this.store.getAgent(idOrName) ?? this.store.getAgentByName(idOrName);
     if (!agent) throw new ServiceError('not_found', `no agent "${idOrName}"`);
-    return agent;
+    return this.finisher.view(agent);
   }
 
   getRun(runId: string): RunRecord {
@@ -199,6 +218,7 @@ export class AgentService {
   }
 
   startRun(agentIdOrName: string, request: RunRequest, maxSteps?: number): { runId: string; agentId: string; log: RunLog } {
+    this.writePendingEnds();
     const agent = this.getAgent(agentIdOrName);
     // The agent chart decides whether this turn may start (one run at a time; approvals first).
     if (agentNext(agent.state, { type: request.kind === 'user' ? 'USER_MESSAGE' : 'DECISION' }) === null) {
@@ -212,9 +232,13 @@ export class AgentService {
     const decided = this.plan(agent, request);
     const runId = newRunId();
     const now = new Date().toISOString();
-    this.store.createRun({ id: runId, agentId: agent.id, status: 'running', stopReason: null, usage: null, error: null, createdAt: now, completedAt: null });
-    this.store.setAgentState(agent.id, 'running', runId, agent.pendingToolCalls);
-    this.recordInput(agent, runId, request);
+    // All or nothing: a refused write leaves no run `running` and no agent held (the caller gets the error).
+    this.store.transaction(() => {
+      this.store.createRun({ id: runId, agentId: agent.id, status: 'running', stopReason: null, usage: null, error: null, createdAt: now, completedAt: null });
+      this.store.setAgentState(agent.id, 'running', runId, agent.pendingToolCalls);
+      if (request.kind === 'user') this.closeDanglingToolCalls(agent.id, runId, 'not run: the run that made this call ended without its result');
+      this.recordInput(agent, runId, request);
+    });
 
     const log = new RunLog(runId, agent.id);
     const driver = new RunDriver({
@@ -225,6 +249,7 @@ export class AgentService {
       client: this.o.client,
       workspaceDir: this.workspaceDir,
       decided,
+      settle: (end) => this.finisher.settle(end),
       onFinished: () => this.release(runId),
       onWarning: (m) => this.o.warn?.(m),
     });
@@ -321,6 +346,7 @@ export class AgentService {
    * tool call, denied with an error tool return so the transcript stays valid.
    */
   cancelAgent(agentIdOrName: string, runIds?: string[]): { agent_id: string; cancelled_runs: string[]; denied_tool_calls: string[] } {
+    this.writePendingEnds();
     const agent = this.getAgent(agentIdOrName);
     const cancelled: string[] = [];
     const targets = runIds ?? [...this.live.entries()].filter(([, r]) => r.agentId === agent.id).map(([id]) => id);
@@ -380,6 +406,8 @@ export class AgentService {
     for (const id of ids) this.live.get(id)?.actor.send({ type: 'CANCEL' });
     for (const { timer } of this.ended.values()) clearTimeout(timer);
     this.ended.clear();
+    this.finisher.retry();
+    this.finisher.close();
     return ids.length;
   }
 }

@@ -20,6 +20,8 @@ export interface RunIO {
   upstreamInput(): Omit<UpstreamInput, 'run'>;
   /** Persist what the step showed and append its assistant turn to the history. */
   recordStep(result: StepResult): void;
+  /** Why a store write of this run failed (full disk, locked database), or null: such a run ends `failed`. */
+  storeFailure(): string | null;
   /** Input for the tool phase: the calls of the last step (or the approval decisions). */
   toolInput(): ToolRunnerInput;
   /** The one run finalizer: idempotent, never throws. */
@@ -44,7 +46,7 @@ export type RunEvent = { type: 'CANCEL'; reason?: string };
 
 /**
  * One agent turn: steps of (Anthropic stream → tools) until end_turn, requires_approval,
- * max_steps, an error, or cancel. The stream machine runs as the `step` child; the upstream
+ * max_steps, an error (a refused store write included), or cancel. The stream machine runs as the `step` child; the upstream
  * actor feeds it and is aborted when the run leaves `streaming`. CANCEL is accepted in every
  * non-final state; every final state's entry runs the run finalizer, once.
  */
@@ -57,13 +59,12 @@ export const runMachine = setup({
   actors: { stream: streamMachine, upstream: upstreamStep, tools: toolRunner },
   guards: {
     resumesWithTools: ({ context }) => context.resumesWithTools,
-    stepCancelled: ({ event }) => (event as { output?: StepResult }).output?.outcome === 'cancelled',
-    stepFailed: ({ event }) => (event as { output?: StepResult }).output?.outcome === 'failed',
-    stepRequestsApproval: ({ event }) => (event as { output?: StepResult }).output?.approvalRequested === true,
-    stepCallsTools: ({ event }) => {
-      const r = (event as { output?: StepResult }).output;
-      return r !== undefined && runnableToolCalls(r).length > 0;
-    },
+    /** A write the run needed was refused: whatever the step did, the run fails. */
+    storeFailed: ({ context }) => context.io.storeFailure() !== null,
+    stepCancelled: ({ context }) => context.lastStep?.outcome === 'cancelled',
+    stepFailed: ({ context }) => context.lastStep?.outcome === 'failed',
+    stepRequestsApproval: ({ context }) => context.lastStep?.approvalRequested === true,
+    stepCallsTools: ({ context }) => context.lastStep !== null && runnableToolCalls(context.lastStep).length > 0,
     stepLimitReached: ({ context }) => context.stepCount >= context.maxSteps,
     /** A terminal tool (Letta's send_message) ends the turn once it has run. */
     toolsEndedTurn: ({ event }) => (event as { output?: ToolRunnerOutput }).output?.endsTurn === true,
@@ -101,13 +102,8 @@ export const runMachine = setup({
           id: 'step',
           src: 'stream',
           input: ({ context }) => context.io.stepOptions(),
-          onDone: [
-            { guard: 'stepCancelled', target: 'cancelled', actions: ['recordStep', 'rememberStep'] },
-            { guard: 'stepFailed', target: 'failed', actions: ['recordStep', 'rememberStep', 'stopBecauseOfStep'] },
-            { guard: 'stepRequestsApproval', target: 'completed', actions: ['recordStep', 'rememberStep', { type: 'stopWith', params: { reason: 'requires_approval' } }] },
-            { guard: 'stepCallsTools', target: 'executingTools', actions: ['recordStep', 'rememberStep'] },
-            { target: 'completed', actions: ['recordStep', 'rememberStep', 'stopBecauseOfStep'] },
-          ],
+          // Store first, then decide: whether the step could be stored is part of the decision.
+          onDone: { target: 'stepEnded', actions: ['recordStep', 'rememberStep'] },
         },
         {
           id: 'upstream',
@@ -117,12 +113,23 @@ export const runMachine = setup({
       ],
       on: { CANCEL: { actions: 'cancelStep' } },
     },
+    stepEnded: {
+      always: [
+        { guard: 'storeFailed', target: 'failed', actions: { type: 'stopWith', params: { reason: 'error' } } },
+        { guard: 'stepCancelled', target: 'cancelled' },
+        { guard: 'stepFailed', target: 'failed', actions: 'stopBecauseOfStep' },
+        { guard: 'stepRequestsApproval', target: 'completed', actions: { type: 'stopWith', params: { reason: 'requires_approval' } } },
+        { guard: 'stepCallsTools', target: 'executingTools' },
+        { target: 'completed', actions: 'stopBecauseOfStep' },
+      ],
+    },
     executingTools: {
       invoke: {
         id: 'tools',
         src: 'tools',
         input: ({ context }) => context.io.toolInput(),
         onDone: [
+          { guard: 'storeFailed', target: 'failed', actions: { type: 'stopWith', params: { reason: 'error' } } },
           { guard: 'toolsEndedTurn', target: 'completed', actions: { type: 'stopWith', params: { reason: 'end_turn' } } },
           { guard: 'stepLimitReached', target: 'completed', actions: { type: 'stopWith', params: { reason: 'max_steps' } } },
           { target: 'streaming' },

@@ -17,6 +17,8 @@ import type {
 export interface SqliteStoreOptions {
   /** file path; ':memory:' allowed for tests */
   file: string;
+  /** How long a write waits for another connection's lock before SQLITE_BUSY (ms). */
+  busyTimeoutMs?: number;
 }
 
 export type StoreErrorCode = 'store_version' | 'store_corrupt' | 'store_not_found' | 'store_invalid';
@@ -34,7 +36,12 @@ export class StoreError extends Error {
 /** The file name `openSqliteStore` uses inside the data directory. */
 export const SQLITE_FILE_NAME = 'letta-stream.db';
 
-const BUSY_TIMEOUT_MS = 5000;
+/**
+ * Calls are synchronous: a write waiting for a lock blocks the event loop (every run, every
+ * socket) for as long as this. Short, so a database locked by another process costs a fraction
+ * of a second per write; the SQLITE_BUSY that follows is a store error like a full disk.
+ */
+export const BUSY_TIMEOUT_MS = 200;
 const DEFAULT_RUN_LIMIT = 100;
 const DEFAULT_AGENT_MESSAGE_LIMIT = 1000;
 
@@ -272,6 +279,7 @@ interface Statements {
   getAgentByName: Stmt<[string], AgentRow>;
   listAgents: Stmt<[], AgentRow>;
   setAgentState: Stmt<[{ id: string; state: string; active_run_id: string | null; pending_tool_calls: string; updated_at: string }]>;
+  releaseAgent: Stmt<[{ id: string; run_id: string; state: string; active_run_id: string | null; pending_tool_calls: string; updated_at: string }]>;
 
   insertRun: Stmt<[RunRow]>;
   getRun: Stmt<[string], RunRow>;
@@ -302,7 +310,7 @@ export class SqliteStore implements Store {
     this.file = options.file;
     this.db = new Database(options.file);
     try {
-      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? BUSY_TIMEOUT_MS}`);
       // Refuse a newer file before touching it (journal mode included).
       const version = checkVersion(this.db, options.file);
       this.db.pragma('journal_mode = WAL');
@@ -381,6 +389,18 @@ export class SqliteStore implements Store {
     if (result.changes === 0) throw new StoreError('store_not_found', `store: no agent ${id}`);
   }
 
+  releaseAgent(id: string, runId: string, pending: PendingToolCall[] | null): boolean {
+    const result = this.stmts.releaseAgent.run({
+      id,
+      run_id: runId,
+      state: pending ? 'awaitingApproval' : 'idle',
+      active_run_id: pending ? runId : null,
+      pending_tool_calls: JSON.stringify(pending ?? []),
+      updated_at: now(),
+    });
+    return result.changes > 0;
+  }
+
   // runs
 
   createRun(run: RunRecord): void {
@@ -450,6 +470,10 @@ export class SqliteStore implements Store {
     return this.stmts.getHistory.all(agentId).map(historyFromRow);
   }
 
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }
@@ -512,6 +536,10 @@ function prepareStatements(db: Database.Database): Statements {
     setAgentState: db.prepare<[{ id: string; state: string; active_run_id: string | null; pending_tool_calls: string; updated_at: string }]>(
       `UPDATE agents SET state = @state, active_run_id = @active_run_id, pending_tool_calls = @pending_tool_calls,
          updated_at = @updated_at WHERE id = @id`,
+    ),
+    releaseAgent: db.prepare<[{ id: string; run_id: string; state: string; active_run_id: string | null; pending_tool_calls: string; updated_at: string }]>(
+      `UPDATE agents SET state = @state, active_run_id = @active_run_id, pending_tool_calls = @pending_tool_calls,
+         updated_at = @updated_at WHERE id = @id AND state = 'running' AND active_run_id = @run_id`,
     ),
 
     insertRun: db.prepare<[RunRow]>(

@@ -69,6 +69,11 @@ export interface Store {
   deleteAgent(id: string): boolean;
   /** Updates state, activeRunId, pendingToolCalls and updatedAt. */
   setAgentState(id: string, state: AgentState, activeRunId: string | null, pending: PendingToolCall[]): void;
+  /**
+   * A run's end lets go of its agent: `idle`, or `awaitingApproval` with `pending` (held by the
+   * same run). Only while the agent is `running` that run; false (and nothing changed) otherwise.
+   */
+  releaseAgent(id: string, runId: string, pending: PendingToolCall[] | null): boolean;
 
   createRun(run: RunRecord): void;
   getRun(id: string): RunRecord | null;
@@ -90,6 +95,9 @@ export interface Store {
   /** The agent's conversation for the next Anthropic request. */
   appendHistory(agentId: string, runId: string, turns: HistoryTurn[]): void;
   getHistory(agentId: string): HistoryTurn[];
+
+  /** Runs `fn` as one transaction: every write in it is stored, or none (it rethrows). */
+  transaction<T>(fn: () => T): T;
 
   close(): void;
 }

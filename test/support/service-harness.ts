@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { AgentService } from '../../src/actors/agent-service.js';
 import { startAnthropicServer, type AnthropicServer } from '../../src/anthropic-server/index.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
+import type { Store } from '../../src/store/types.js';
 import { startServer, type LettaStreamServer } from '../../src/transport/server.js';
 
 /** The real service on loopback: built-in Anthropic server, SQLite file, HTTP + WebSocket. */
@@ -19,13 +20,15 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(o: { token?: string; graceMs?: number; maxBufferedBytes?: number } = {}): Promise<Harness> {
+export async function startHarness(
+  o: { token?: string; graceMs?: number; maxBufferedBytes?: number; wrapStore?: (store: SqliteStore) => Store } = {},
+): Promise<Harness> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'letta-stream-'));
   const anthropic = await startAnthropicServer({ defaultDelayMs: 1 });
   const client = new Anthropic({ apiKey: 'local', baseURL: anthropic.url, maxRetries: 0 });
   const store = new SqliteStore({ file: path.join(dir, 'letta-stream.db') });
   const warnings: string[] = [];
-  const service = new AgentService({ store, client, dataDir: dir, graceMs: o.graceMs ?? 60_000, warn: (m) => warnings.push(m) });
+  const service = new AgentService({ store: o.wrapStore ? o.wrapStore(store) : store, client, dataDir: dir, graceMs: o.graceMs ?? 60_000, warn: (m) => warnings.push(m) });
   service.recover();
   service.ensureDemoAgent();
   const server = await startServer({ service, port: 0, token: o.token ?? null, pingIntervalMs: 100, ...(o.maxBufferedBytes ? { maxBufferedBytes: o.maxBufferedBytes } : {}) });
