@@ -288,6 +288,32 @@ describe('SqliteStore', () => {
     expect(s.listRunMessages('run-1')).toEqual([]);
   });
 
+  it('journals run frames: in seq order, idempotent per seq, deleted per run, pruned once ended long enough', () => {
+    const s = store();
+    s.createAgent(agent('agent-a'));
+    s.createRun(run('run-1', 'agent-a'));
+    s.createRun(run('run-2', 'agent-a'));
+    s.appendRunFrames('run-1', [{ seq: 2, json: '{"b":2}' }, { seq: 1, json: '{"a":1}' }]);
+    s.appendRunFrames('run-1', [{ seq: 2, json: '{"again":2}' }, { seq: 3, json: '{"c":3}' }]);
+    expect(s.listRunFrames('run-1')).toEqual([
+      { seq: 1, json: '{"a":1}' },
+      { seq: 2, json: '{"b":2}' },
+      { seq: 3, json: '{"c":3}' },
+    ]);
+    s.appendRunFrames('run-2', [{ seq: 1, json: '{}' }]);
+    expect(s.pruneRunFrames('2999-01-01T00:00:00.000Z')).toBe(0); // both still running
+    s.finishRun('run-1', 'completed', 'end_turn', usage, null);
+    expect(s.pruneRunFrames('2000-01-01T00:00:00.000Z')).toBe(0); // ended after the cutoff
+    expect(s.pruneRunFrames('2999-01-01T00:00:00.000Z')).toBe(3);
+    expect(s.listRunFrames('run-1')).toEqual([]);
+    expect(s.listRunFrames('run-2')).toHaveLength(1);
+    s.deleteRunFrames('run-2');
+    expect(s.listRunFrames('run-2')).toEqual([]);
+    s.appendRunFrames('run-2', [{ seq: 1, json: '{}' }]);
+    s.deleteAgent('agent-a');
+    expect(s.listRunFrames('run-2')).toEqual([]); // cascade
+  });
+
   it('round-trips history in order', () => {
     const s = store();
     s.createAgent(agent('agent-a'));

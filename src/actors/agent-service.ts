@@ -13,6 +13,7 @@ import { toolDefinitions } from '../tools/registry.js';
 import { ServiceError } from './errors.js';
 import { RunDriver, type PlannedCall } from './run-driver.js';
 import { RunFinisher } from './run-finisher.js';
+import { recoverInterruptedRun, restoreRunLog } from './run-recovery.js';
 import { RunLog, type RunLogListener } from './run-log.js';
 
 export interface AgentServiceOptions {
@@ -80,6 +81,7 @@ export class AgentService {
   private readonly graceMs: number;
   /** Runs' ends, and those the store refused until they are written. */
   private readonly finisher: RunFinisher;
+  private pruneTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: AgentServiceOptions) {
     this.store = o.store;
@@ -91,7 +93,18 @@ export class AgentService {
 
   /** After a crash: runs left running are failed, agents usable, dangling tool calls closed. */
   recover(): string[] {
-    const failed = this.store.failInterruptedRuns('the server stopped while the run was in progress');
+    const reason = 'the server stopped while the run was in progress';
+    const failed = this.store.failInterruptedRuns(reason);
+    // What the clients saw of the step in flight: its journaled frames become its messages.
+    for (const runId of failed) {
+      const run = this.store.getRun(runId);
+      try {
+        if (run) recoverInterruptedRun(this.store, run, reason);
+      } catch (err) {
+        this.o.warn?.(`run ${runId}: recovering its streamed frames failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    this.pruneFrames();
     for (const agent of this.store.listAgents()) {
       if (agent.state === 'awaitingApproval') continue;
       const runId = this.store.listRuns(agent.id, 1)[0]?.id;
@@ -112,6 +125,28 @@ export class AgentService {
     if (ids.length === 0) return;
     const content: ToolResultBlock[] = ids.map((id) => ({ type: 'tool_result', tool_use_id: id, content: output, is_error: true }));
     this.store.appendHistory(agentId, runId, [{ role: 'user', content }]);
+  }
+
+  /**
+   * Journaled frames are kept for the grace period after a run ends (resume across a restart),
+   * then deleted: on the grace timer of each run, and here for runs a stop left behind.
+   */
+  private pruneFrames(): void {
+    this.guardStore('pruning journaled frames', () => this.store.pruneRunFrames(new Date(Date.now() - this.graceMs).toISOString()));
+    if (this.pruneTimer) clearTimeout(this.pruneTimer);
+    this.pruneTimer = setTimeout(() => {
+      this.pruneTimer = null;
+      this.guardStore('pruning journaled frames', () => this.store.pruneRunFrames(new Date(Date.now() - this.graceMs).toISOString()));
+    }, this.graceMs + 1000);
+    this.pruneTimer.unref();
+  }
+
+  private guardStore(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.o.warn?.(`${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   /** Ends the store refused are tried again before the agents change (cheap when there are none). */
@@ -381,23 +416,39 @@ export class AgentService {
     return this.streamableLog(runId).subscribe(listener, afterSeq);
   }
 
-  /** The run's live or recently ended log; not_found (saying why) when there is none. */
+  /**
+   * The run's live or recently ended log; not_found (saying why) when there is none. A run that
+   * ended within the grace period but is not in memory (a restart) is replayed from its journal.
+   */
   streamableLog(runId: string): RunLog {
     const log = this.runLog(runId);
-    if (!log) {
-      const run = this.getRun(runId); // not_found when unknown
+    if (log) return log;
+    const run = this.getRun(runId); // not_found when unknown
+    const endedAt = run.completedAt ? Date.parse(run.completedAt) : NaN;
+    const left = endedAt + this.graceMs - Date.now();
+    const restored = run.status !== 'running' && left > 0 ? restoreRunLog(this.store, run) : null;
+    if (!restored) {
       throw new ServiceError('not_found', `run ${runId} ended at ${run.completedAt ?? '?'} and its stream is no longer kept (grace period ${Math.round(this.graceMs / 1000)} s); read its messages instead`);
     }
-    return log;
+    this.retain(runId, restored, left);
+    return restored;
   }
 
   private release(runId: string): void {
     const live = this.live.get(runId);
     if (!live) return;
     this.live.delete(runId);
-    const timer = setTimeout(() => this.ended.delete(runId), this.graceMs);
+    this.retain(runId, live.log, this.graceMs);
+  }
+
+  /** An ended run's log stays for the rest of its grace period; then it and its journal go. */
+  private retain(runId: string, log: RunLog, ms: number): void {
+    const timer = setTimeout(() => {
+      this.ended.delete(runId);
+      this.guardStore(`run ${runId}: deleting its journaled frames`, () => this.store.deleteRunFrames(runId));
+    }, ms);
     timer.unref();
-    this.ended.set(runId, { log: live.log, timer });
+    this.ended.set(runId, { log, timer });
   }
 
   /** Server shutdown: every live run is cancelled through the same transition and finalizer. */
@@ -408,6 +459,7 @@ export class AgentService {
     this.ended.clear();
     this.finisher.retry();
     this.finisher.close();
+    if (this.pruneTimer) clearTimeout(this.pruneTimer);
     return ids.length;
   }
 }

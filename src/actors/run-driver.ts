@@ -9,6 +9,7 @@ import { addUsage, usageFrame } from '../letta/step-outcome.js';
 import type { RunIO } from '../machines/run.machine.js';
 import type { AgentRecord, PendingToolCall, Store, UsageTotals } from '../store/types.js';
 import { executeTool } from '../tools/registry.js';
+import { FrameJournal } from './frame-journal.js';
 import { storeFailure, type RunEnding } from './run-finisher.js';
 import type { RunLog } from './run-log.js';
 import { buildRequest } from './request.js';
@@ -58,10 +59,15 @@ export class RunDriver implements RunIO {
   private fault: string | null = null;
   private lastFault: unknown = null;
   private finalized = false;
+  /** Journals the streamed frames in batches (crash recovery, resume after a restart). */
+  private readonly journal: FrameJournal;
+  private lastOtid = '';
 
   constructor(private readonly o: RunDriverOptions) {
     this.planned = o.decided;
     for (const call of o.decided) this.unresolved.set(call.id, call.name);
+    this.journal = new FrameJournal(o.store, o.log, (err) => this.noteFault('journaling streamed frames', err));
+    o.log.subscribe(this.journal);
   }
 
   beginStep(): void {
@@ -87,6 +93,11 @@ export class RunDriver implements RunIO {
       client: this.o.client,
       request: buildRequest(this.o.agent, this.o.store.getHistory(this.o.agent.id)),
       onFrame: (frame: StreamedMessage) => {
+        // A new part: the previous one is complete, journal it now.
+        if (frame.otid !== this.lastOtid) {
+          this.lastOtid = frame.otid;
+          this.journal.flush();
+        }
         this.collector.add(frame);
         this.o.log.append(frame);
       },
@@ -111,6 +122,7 @@ export class RunDriver implements RunIO {
         if (blocks.length) this.o.store.appendHistory(this.o.agent.id, this.o.runId, [{ role: 'assistant', content: blocks }]);
       }),
     );
+    this.journal.flush();
     if (!stored) {
       this.planned = [];
       return;
@@ -166,6 +178,7 @@ export class RunDriver implements RunIO {
     const frame = this.showToolResult(toolCallId, status, output);
     // In the tool phase a refused write rejects the phase: the run fails.
     if (frame) this.mustStore('storing a tool return', () => this.o.store.appendMessages(this.o.runId, this.o.agent.id, [frame]));
+    this.journal.flush();
   }
 
   /** Streams a call's tool return and queues its tool_result; null when the call is settled already. */
@@ -259,6 +272,7 @@ export class RunDriver implements RunIO {
     this.lastFault = err;
     const message = storeFailure(what, err);
     this.fault ??= message;
+    this.journal.stop();
     this.o.onWarning?.(`run ${this.o.runId}: ${message}`);
   }
 

@@ -11,6 +11,7 @@ import type {
   PendingToolCall,
   RunRecord,
   Store,
+  StoredFrame,
   UsageTotals,
 } from './types.js';
 
@@ -295,6 +296,11 @@ interface Statements {
 
   insertHistory: Stmt<[string, string, string, string]>;
   getHistory: Stmt<[string], HistoryRow>;
+
+  insertFrame: Stmt<[string, number, string]>;
+  listFrames: Stmt<[string], StoredFrame>;
+  deleteFrames: Stmt<[string]>;
+  pruneFrames: Stmt<[string]>;
 }
 
 /** The embedded default `Store`: one SQLite file (WAL), synchronous calls via better-sqlite3. */
@@ -305,6 +311,7 @@ export class SqliteStore implements Store {
   private readonly appendMessagesTx: (runId: string, agentId: string, messages: readonly LettaMessage[]) => void;
   private readonly appendHistoryTx: (agentId: string, runId: string, turns: readonly HistoryTurn[]) => void;
   private readonly failInterruptedTx: (reason: string) => string[];
+  private readonly appendFramesTx: (runId: string, frames: readonly StoredFrame[]) => void;
 
   constructor(options: SqliteStoreOptions) {
     this.file = options.file;
@@ -332,6 +339,9 @@ export class SqliteStore implements Store {
         if (!isRole(turn.role)) throw new StoreError('store_invalid', `store: history role ${JSON.stringify(turn.role)} is not user or assistant`);
         s.insertHistory.run(agentId, runId, turn.role, JSON.stringify(turn.content));
       }
+    });
+    this.appendFramesTx = this.db.transaction((runId: string, frames: readonly StoredFrame[]) => {
+      for (const f of frames) s.insertFrame.run(runId, f.seq, f.json);
     });
     this.failInterruptedTx = this.db.transaction((reason: string): string[] => {
       const at = now();
@@ -470,6 +480,25 @@ export class SqliteStore implements Store {
     return this.stmts.getHistory.all(agentId).map(historyFromRow);
   }
 
+  // frames
+
+  appendRunFrames(runId: string, frames: readonly StoredFrame[]): void {
+    if (frames.length === 0) return;
+    this.appendFramesTx(runId, frames);
+  }
+
+  listRunFrames(runId: string): StoredFrame[] {
+    return this.stmts.listFrames.all(runId);
+  }
+
+  deleteRunFrames(runId: string): void {
+    this.stmts.deleteFrames.run(runId);
+  }
+
+  pruneRunFrames(endedBefore: string): number {
+    return this.stmts.pruneFrames.run(endedBefore).changes;
+  }
+
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
   }
@@ -580,6 +609,15 @@ function prepareStatements(db: Database.Database): Statements {
     ),
     getHistory: db.prepare<[string], HistoryRow>(
       'SELECT position, role, content FROM history WHERE agent_id = ? ORDER BY position',
+    ),
+
+    insertFrame: db.prepare<[string, number, string]>('INSERT OR IGNORE INTO run_frames (run_id, seq, json) VALUES (?, ?, ?)'),
+    listFrames: db.prepare<[string], StoredFrame>('SELECT seq, json FROM run_frames WHERE run_id = ? ORDER BY seq'),
+    deleteFrames: db.prepare<[string]>('DELETE FROM run_frames WHERE run_id = ?'),
+    pruneFrames: db.prepare<[string]>(
+      `DELETE FROM run_frames WHERE run_id IN (
+         SELECT id FROM runs WHERE status <> 'running' AND completed_at IS NOT NULL AND completed_at < ?
+       )`,
     ),
   };
 }
