@@ -62,6 +62,8 @@ export class RunDriver implements RunIO {
   /** Journals the streamed frames in batches (crash recovery, resume after a restart). */
   private readonly journal: FrameJournal;
   private lastOtid = '';
+  /** Tool calls of a step the store refused: shown to the client, never in the history. */
+  private readonly unstoredCalls: string[] = [];
 
   constructor(private readonly o: RunDriverOptions) {
     this.planned = o.decided;
@@ -124,6 +126,8 @@ export class RunDriver implements RunIO {
     );
     this.journal.flush();
     if (!stored) {
+      // Not in the history, so no tool_result is owed; the client still gets each call closed.
+      for (const call of allToolCalls(result)) this.unstoredCalls.push(call.id);
       this.planned = [];
       return;
     }
@@ -184,8 +188,15 @@ export class RunDriver implements RunIO {
   /** Streams a call's tool return and queues its tool_result; null when the call is settled already. */
   private showToolResult(toolCallId: string, status: 'success' | 'error', output: string): ToolReturnMessage | null {
     if (!this.unresolved.delete(toolCallId)) return null;
+    const frame = this.toolReturnFrame(toolCallId, status, output);
+    this.o.log.append(frame);
+    this.toolResults.push({ type: 'tool_result', tool_use_id: toolCallId, content: output, ...(status === 'error' ? { is_error: true } : {}) });
+    return frame;
+  }
+
+  private toolReturnFrame(toolCallId: string, status: 'success' | 'error', output: string): ToolReturnMessage {
     const id = newMessageId();
-    const frame: ToolReturnMessage = {
+    return {
       id,
       date: isoSeconds(),
       message_type: 'tool_return_message',
@@ -198,9 +209,6 @@ export class RunDriver implements RunIO {
       stdout: null,
       stderr: null,
     };
-    this.o.log.append(frame);
-    this.toolResults.push({ type: 'tool_result', tool_use_id: toolCallId, content: output, ...(status === 'error' ? { is_error: true } : {}) });
-    return frame;
   }
 
   /** The tool results go to the history as one user turn; kept for another try if the store refuses. */
@@ -214,9 +222,12 @@ export class RunDriver implements RunIO {
   finalize(_status: 'completed' | 'failed' | 'cancelled', reason: StopReasonType): void {
     if (this.finalized) return;
     this.finalized = true;
-    // Close every tool call the model made that has no result, so the next request stays valid.
-    const pending = new Set(this.pendingApproval.map((p) => p.toolCallId));
-    const closing = reason === 'cancelled' ? CANCELLED_RESULT : `not run: the run ended with ${reason}${this.error ? ` (${this.error})` : ''}`;
+    // Close every tool call the model made that has no result, so the next request stays valid
+    // (also the ones awaiting approval when a store error fails the run).
+    const early: StopReasonType = this.fault ? 'error' : reason;
+    const pending = new Set(early === 'requires_approval' ? this.pendingApproval.map((p) => p.toolCallId) : []);
+    const closing = early === 'cancelled' ? CANCELLED_RESULT : `not run: the run ended with ${early}${this.fault || this.error ? ` (${this.fault ?? this.error})` : ''}`;
+    for (const id of this.unstoredCalls) this.o.log.append(this.toolReturnFrame(id, 'error', closing));
     const returns = [...this.unresolved.keys()].filter((id) => !pending.has(id)).flatMap((id) => this.showToolResult(id, 'error', closing) ?? []);
     // One write for all of them: a locked database costs one busy timeout here, not one per call.
     this.attempt('storing tool results', () =>
@@ -231,7 +242,7 @@ export class RunDriver implements RunIO {
     const usage = usageFrame(this.usage, this.steps, [this.o.runId]);
     const { prompt_tokens, completion_tokens, total_tokens, step_count, cached_input_tokens, cache_write_tokens } = usage;
     const totals: UsageTotals = { prompt_tokens, completion_tokens, total_tokens, step_count, cached_input_tokens, cache_write_tokens };
-    const end = this.o.settle({
+    const wanted: RunEnding = {
       runId: this.o.runId,
       agentId: this.o.agent.id,
       status: status === 'completed' || status === 'cancelled' ? status : 'failed',
@@ -239,7 +250,9 @@ export class RunDriver implements RunIO {
       usage: totals,
       error: status === 'failed' ? (this.fault ?? this.error ?? stopReason) : null,
       pending: stopReason === 'requires_approval' ? this.pendingApproval : null,
-    });
+    };
+    const end = this.o.settle(wanted);
+    if (end !== wanted) this.journal.stop(); // the store refuses: no last batch (restoreRunLog supplies the end)
     this.o.log.append({ message_type: 'stop_reason', stop_reason: end.stopReason });
     this.o.log.append(usage);
     this.o.log.close({ type: 'run.end', run_id: this.o.runId, status: end.status, stop_reason: end.stopReason });

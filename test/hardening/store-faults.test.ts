@@ -85,6 +85,24 @@ describe('a full disk mid-run', () => {
     await nextTurnWorks(c, agent);
   });
 
+  it('a step asking for approval cannot be stored: the call is closed for the client, the run fails, the agent does not await approval', async () => {
+    let faults!: FaultyStore;
+    h = await startHarness({ wrapStore: (s) => (faults = faultyStore(s)).store });
+    c = await TestClient.connect(h.server.wsUrl);
+    const agent = h.service.ensureDemoAgent().id;
+    faults.failOnce('appendHistory', (...args) => (args[2] as Array<{ role: string }>)[0]?.role === 'assistant');
+    const runId = await c.start(agent, '#tool write_file {"path": "a.txt", "content": "hi"}');
+    const frames = await c.runFrames(runId);
+    expect(faults.refused).toBe(1);
+    expectFailedEnd(frames, runId);
+    const call = ofType(frames, 'approval_request_message')[0]!;
+    const callId = (call.tool_call as { tool_call_id: string }).tool_call_id;
+    expect(ofType(frames, 'tool_return_message')).toEqual([expect.objectContaining({ tool_call_id: callId, status: 'error', tool_return: expect.stringContaining('store') })]);
+    expect((await json(`${h.server.url}/v1/agents/${agent}`)).body).toMatchObject({ state: 'idle', pending_approvals: [] });
+    expect(h.store.listRunMessages(runId).map((m) => m.message_type)).toEqual(['user_message']); // the step was not stored
+    await nextTurnWorks(c, agent);
+  });
+
   it('a failing tool return write fails the run (the tool phase reports it), and the history stays valid', async () => {
     let faults!: FaultyStore;
     h = await startHarness({ wrapStore: (s) => (faults = faultyStore(s)).store });
