@@ -94,16 +94,20 @@ export class AgentService {
   /** After a crash: runs left running are failed, agents usable, dangling tool calls closed. */
   recover(): string[] {
     const reason = 'the server stopped while the run was in progress';
-    const failed = this.store.failInterruptedRuns(reason);
-    // What the clients saw of the step in flight: its journaled frames become its messages.
-    for (const runId of failed) {
-      const run = this.store.getRun(runId);
-      try {
-        if (run) recoverInterruptedRun(this.store, run, reason);
-      } catch (err) {
-        this.o.warn?.(`run ${runId}: recovering its streamed frames failed: ${err instanceof Error ? err.message : String(err)}`);
+    // One transaction: a crash during recovery leaves the runs `running`, to be recovered next time.
+    const failed = this.store.transaction(() => {
+      const ids = this.store.failInterruptedRuns(reason);
+      // What the clients saw of the step in flight: its journaled frames become its messages.
+      for (const runId of ids) {
+        const run = this.store.getRun(runId);
+        try {
+          if (run) recoverInterruptedRun(this.store, run, reason);
+        } catch (err) {
+          this.o.warn?.(`run ${runId}: recovering its streamed frames failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
       }
-    }
+      return ids;
+    });
     this.pruneFrames();
     for (const agent of this.store.listAgents()) {
       if (agent.state === 'awaitingApproval') continue;
