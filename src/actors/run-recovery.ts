@@ -27,7 +27,8 @@ export function recoverInterruptedRun(store: Store, run: RunRecord, reason: stri
   const returned = new Set<string>();
   const steps = new Set<string>();
   const note = (m: LettaMessage) => {
-    if (m.step_id) steps.add(m.step_id);
+    // Steps are what the model streamed (a tool return's step_id is not a step of its own).
+    if (m.step_id && m.message_type !== 'tool_return_message') steps.add(m.step_id);
     if ((m.message_type === 'tool_call_message' || m.message_type === 'approval_request_message') && m.tool_call.tool_call_id) calls.set(m.tool_call.tool_call_id, m.step_id);
     else if (m.message_type === 'tool_return_message') returned.add(m.tool_call_id);
   };

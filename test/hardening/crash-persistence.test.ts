@@ -117,3 +117,59 @@ describe('a crash mid-step (SIGKILL)', () => {
     await new Promise((res) => second.child.once('exit', res));
   });
 });
+
+describe('recovery of a run whose earlier steps were stored', () => {
+  it('adds only the step in flight (no duplicates of stored parts), and the history stays valid', async () => {
+    const { SqliteStore } = await import('../../src/store/sqlite-store.js');
+    const { AgentService } = await import('../../src/actors/agent-service.js');
+    const { startAnthropicServer } = await import('../../src/anthropic-server/index.js');
+    const Anthropic = (await import('@anthropic-ai/sdk')).default;
+    const data = mkdtempSync(path.join(dir, 'inproc-'));
+    const file = path.join(data, 'db.sqlite');
+    const anthropic = await startAnthropicServer({ defaultDelayMs: 10 });
+    const client = new Anthropic({ apiKey: 'local', baseURL: anthropic.url, maxRetries: 0 });
+    try {
+      const s1 = new SqliteStore({ file });
+      const first = new AgentService({ store: s1, client, dataDir: data });
+      const agent = first.ensureDemoAgent();
+      // Step 1: a tool call (stored with its return); step 2: the answer, streaming when the "crash" comes.
+      // (after a tool result the built-in server answers in about 20 tokens: slow it down instead)
+      const { runId, log } = first.startRun(agent.id, { kind: 'user', text: '#delay 40\n#tool calculator {"expression": "6*7"}' });
+      const seen: Frame[] = [];
+      log.subscribe({ frame: (e) => seen.push(JSON.parse(e.json) as Frame), end: () => {} });
+      await expect.poll(() => ofType(seen, 'assistant_message').length, { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
+      await new Promise((r) => setTimeout(r, 150));
+      expect(ofType(seen, 'stop_reason')).toEqual([]); // still mid-step
+      s1.close(); // the process dies: nothing more reaches the file
+      first.shutdown();
+
+      const s2 = new SqliteStore({ file });
+      const second = new AgentService({ store: s2, client, dataDir: data });
+      expect(second.recover()).toEqual([runId]);
+      const messages = s2.listRunMessages(runId);
+      expect(messages.map((m) => m.message_type)).toEqual([
+        'user_message',
+        'reasoning_message',
+        'tool_call_message',
+        'tool_return_message',
+        'reasoning_message',
+        'assistant_message',
+      ]);
+      expect(new Set(messages.map((m) => m.otid)).size).toBe(messages.length);
+      expect(messages[3]).toMatchObject({ status: 'success', tool_return: expect.stringContaining('42') });
+      expect(joined(seen, 'assistant_message').startsWith(String((messages[5] as { content: string }).content))).toBe(true);
+      const replay: Frame[] = [];
+      await new Promise<void>((resolve) => second.subscribe(runId, { frame: (e) => replay.push(JSON.parse(e.json) as Frame), end: () => resolve() }));
+      expect(replay.map((f) => f.seq_id)).toEqual(replay.map((_, i) => i + 1));
+      expect(replay.slice(-2).map((f) => f.message_type)).toEqual(['stop_reason', 'usage_statistics']);
+      expect(replay.at(-1)).toMatchObject({ step_count: 2 });
+      const next = second.startRun(agent.id, { kind: 'user', text: 'and now?' });
+      const end = await new Promise((resolve) => next.log.subscribe({ frame: () => {}, end: resolve }));
+      expect(end).toMatchObject({ status: 'completed', stop_reason: 'end_turn' });
+      second.shutdown();
+      s2.close();
+    } finally {
+      await anthropic.close();
+    }
+  });
+});
