@@ -47,6 +47,9 @@ const samples: AnyEventObject[] = [
 class FakeIO implements RunIO {
   finalizations: Array<{ status: string; stopReason: StopReasonType }> = [];
   steps = 0;
+  /** Set: recording the next step is refused by the store. */
+  refuseWrites = false;
+  fault: string | null = null;
   beginStep(): void {
     this.steps++;
   }
@@ -56,7 +59,12 @@ class FakeIO implements RunIO {
   upstreamInput() {
     return {} as never;
   }
-  recordStep(): void {}
+  recordStep(): void {
+    if (this.refuseWrites) this.fault = 'the store write failed (storing the step): database or disk is full';
+  }
+  storeFailure(): string | null {
+    return this.fault;
+  }
   stops = 0;
   private settle: (() => void) | null = null;
   /** A tool phase that settles only when told to stop (like a tool that runs until cancelled). */
@@ -140,6 +148,17 @@ for (const resumesWithTools of [false, true]) {
         if (!wasActive && (last as { sample?: string })?.sample === 'approval') expect(f.stopReason, where).toBe('requires_approval');
         if (!wasActive && (last as { sample?: string })?.sample === 'max_tokens') expect(f.stopReason, where).toBe('max_tokens_exceeded');
         if (!wasActive && (last as { sample?: string })?.sample === 'failed') expect(f.stopReason, where).toBe('llm_api_error');
+      }
+    });
+
+    it('a step the store refused fails the run with error, whatever the step asked for next', () => {
+      for (const sample of samples.slice(0, 6)) {
+        const io = new FakeIO();
+        io.refuseWrites = true;
+        const actor = createActor(testMachine, { input: { ...input, resumesWithTools: false, io } }).start();
+        actor.send(sample as never);
+        expect(actor.getSnapshot().value, String(sample.sample)).toBe('failed');
+        expect(io.finalizations, String(sample.sample)).toEqual([{ status: 'failed', stopReason: 'error' }]);
       }
     });
 

@@ -177,6 +177,35 @@ describe('SqliteStore', () => {
     expect(s.finishRun('run-missing', 'failed', 'error', null, 'x')).toBe(false);
   });
 
+  it('releaseAgent lets go of an agent only while that run holds it', () => {
+    const s = store();
+    s.createAgent(agent('agent-a'));
+    s.setAgentState('agent-a', 'running', 'run-2', []);
+    expect(s.releaseAgent('agent-a', 'run-1', null)).toBe(false); // an older run's late end
+    expect(s.getAgent('agent-a')).toMatchObject({ state: 'running', activeRunId: 'run-2' });
+    const pending: PendingToolCall[] = [{ toolCallId: 'toolu_1', name: 'send_email', input: {}, requiresApproval: true }];
+    expect(s.releaseAgent('agent-a', 'run-2', pending)).toBe(true);
+    expect(s.getAgent('agent-a')).toMatchObject({ state: 'awaitingApproval', activeRunId: 'run-2', pendingToolCalls: pending });
+    expect(s.releaseAgent('agent-a', 'run-2', null)).toBe(false); // not running any more
+    s.setAgentState('agent-a', 'running', 'run-3', []);
+    expect(s.releaseAgent('agent-a', 'run-3', null)).toBe(true);
+    expect(s.getAgent('agent-a')).toMatchObject({ state: 'idle', activeRunId: null, pendingToolCalls: [] });
+  });
+
+  it('transaction: every write in it, or none', () => {
+    const s = store();
+    s.createAgent(agent('agent-a'));
+    expect(() =>
+      s.transaction(() => {
+        s.createRun(run('run-1', 'agent-a'));
+        s.setAgentState('agent-missing', 'running', 'run-1', []);
+      }),
+    ).toThrow(/agent-missing/);
+    expect(s.getRun('run-1')).toBeNull();
+    expect(s.transaction(() => (s.createRun(run('run-1', 'agent-a')), 7))).toBe(7);
+    expect(s.getRun('run-1')).not.toBeNull();
+  });
+
   it('failInterruptedRuns after a crash: running runs fail, running agents go idle, approvals survive', () => {
     const s1 = store();
     s1.createAgent(agent('agent-run'));
@@ -257,6 +286,32 @@ describe('SqliteStore', () => {
     const bad = { ...assistant('m2', 'run-1', 'x'), extra: cyclic } as unknown as LettaMessage;
     expect(() => s.appendMessages('run-1', 'agent-a', [assistant('m1', 'run-1', 'ok'), bad])).toThrow();
     expect(s.listRunMessages('run-1')).toEqual([]);
+  });
+
+  it('journals run frames: in seq order, idempotent per seq, deleted per run, pruned once ended long enough', () => {
+    const s = store();
+    s.createAgent(agent('agent-a'));
+    s.createRun(run('run-1', 'agent-a'));
+    s.createRun(run('run-2', 'agent-a'));
+    s.appendRunFrames('run-1', [{ seq: 2, json: '{"b":2}' }, { seq: 1, json: '{"a":1}' }]);
+    s.appendRunFrames('run-1', [{ seq: 2, json: '{"again":2}' }, { seq: 3, json: '{"c":3}' }]);
+    expect(s.listRunFrames('run-1')).toEqual([
+      { seq: 1, json: '{"a":1}' },
+      { seq: 2, json: '{"b":2}' },
+      { seq: 3, json: '{"c":3}' },
+    ]);
+    s.appendRunFrames('run-2', [{ seq: 1, json: '{}' }]);
+    expect(s.pruneRunFrames('2999-01-01T00:00:00.000Z')).toBe(0); // both still running
+    s.finishRun('run-1', 'completed', 'end_turn', usage, null);
+    expect(s.pruneRunFrames('2000-01-01T00:00:00.000Z')).toBe(0); // ended after the cutoff
+    expect(s.pruneRunFrames('2999-01-01T00:00:00.000Z')).toBe(3);
+    expect(s.listRunFrames('run-1')).toEqual([]);
+    expect(s.listRunFrames('run-2')).toHaveLength(1);
+    s.deleteRunFrames('run-2');
+    expect(s.listRunFrames('run-2')).toEqual([]);
+    s.appendRunFrames('run-2', [{ seq: 1, json: '{}' }]);
+    s.deleteAgent('agent-a');
+    expect(s.listRunFrames('run-2')).toEqual([]); // cascade
   });
 
   it('round-trips history in order', () => {

@@ -11,8 +11,10 @@ import type { AgentRecord, RunRecord, Store } from '../store/types.js';
 import { approvalByDefault, toolDefinitions } from '../tools/registry.js';
 import { ServiceError } from './errors.js';
 import { RunDriver, type PlannedCall } from './run-driver.js';
+import { RunFinisher } from './run-finisher.js';
+import { recoverInterruptedRun, restoreRunLog } from './run-recovery.js';
 import { RunLog, type RunLogListener } from './run-log.js';
-import { closeInterruptedToolCalls, closeToolCalls } from './tool-closing.js';
+import { closeInterruptedToolCalls, closeToolCalls, NOT_RUN_SERVER_STOPPED } from './tool-closing.js';
 
 export interface AgentServiceOptions {
   store: Store;
@@ -84,9 +86,13 @@ export class AgentService {
   private readonly idleWaiters: Array<() => void> = [];
   private readonly ended = new Map<string, { log: RunLog; timer: NodeJS.Timeout }>();
   private readonly graceMs: number;
+  /** Runs' ends, and those the store refused until they are written. */
+  private readonly finisher: RunFinisher;
+  private pruneTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: AgentServiceOptions) {
     this.store = o.store;
+    this.finisher = new RunFinisher(o.store, (m) => o.warn?.(m));
     this.graceMs = o.graceMs ?? DEFAULT_GRACE_MS;
     this.workspaceDir = path.resolve(o.dataDir, 'workspace');
     mkdirSync(this.workspaceDir, { recursive: true });
@@ -94,13 +100,56 @@ export class AgentService {
 
   /** After a crash: runs left running are failed, agents usable, dangling tool calls closed. */
   recover(): string[] {
-    const failed = this.store.failInterruptedRuns('the server stopped while the run was in progress');
+    const reason = 'the server stopped while the run was in progress';
+    // One transaction: a crash during recovery leaves the runs `running`, to be recovered next time.
+    const failed = this.store.transaction(() => {
+      const ids = this.store.failInterruptedRuns(reason);
+      // What the clients saw of the step in flight: its journaled frames become its messages.
+      for (const runId of ids) {
+        const run = this.store.getRun(runId);
+        try {
+          if (run) recoverInterruptedRun(this.store, run, reason);
+        } catch (err) {
+          this.o.warn?.(`run ${runId}: recovering its streamed frames failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+      return ids;
+    });
+    this.pruneFrames();
     for (const agent of this.store.listAgents()) {
       // awaiting approval: no run was in flight, the calls still wait for their decision
       if (agent.state === 'awaitingApproval') continue;
-      closeInterruptedToolCalls(this.store, agent.id);
+      closeInterruptedToolCalls(this.store, agent.id, NOT_RUN_SERVER_STOPPED);
     }
     return failed;
+  }
+
+
+  /**
+   * Journaled frames are kept for the grace period after a run ends (resume across a restart),
+   * then deleted: on the grace timer of each run, and here for runs a stop left behind.
+   */
+  private pruneFrames(): void {
+    this.guardStore('pruning journaled frames', () => this.store.pruneRunFrames(new Date(Date.now() - this.graceMs).toISOString()));
+    if (this.pruneTimer) clearTimeout(this.pruneTimer);
+    this.pruneTimer = setTimeout(() => {
+      this.pruneTimer = null;
+      this.guardStore('pruning journaled frames', () => this.store.pruneRunFrames(new Date(Date.now() - this.graceMs).toISOString()));
+    }, this.graceMs + 1000);
+    this.pruneTimer.unref();
+  }
+
+  private guardStore(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.o.warn?.(`${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** Ends the store refused are tried again before the agents change (cheap when there are none). */
+  private writePendingEnds(): void {
+    if (this.finisher.pendingCount > 0) this.finisher.retry();
   }
 
   ensureDemoAgent(): AgentRecord {
@@ -158,6 +207,7 @@ export class AgentService {
 
   /** Change an agent's configuration; not while a run holds it. */
   updateAgent(idOrName: string, patch: Partial<Pick<AgentRecord, 'name' | 'model' | 'system' | 'tools' | 'requiresApprovalTools' | 'maxSteps'>>): AgentRecord {
+    this.writePendingEnds();
     const agent = this.getAgent(idOrName);
     if (agent.state === 'running') throw new ServiceError('conflict', `agent ${agent.id} is busy with run ${agent.activeRunId}`);
     const next = { ...agent, ...patch };
@@ -198,16 +248,17 @@ export class AgentService {
   }
 
   deleteAgent(idOrName: string): void {
+    this.writePendingEnds();
     const agent = this.getAgent(idOrName);
     if (agent.state === 'running') throw new ServiceError('conflict', `agent ${agent.id} is busy with run ${agent.activeRunId}; cancel it first`);
     this.store.deleteAgent(agent.id);
   }
 
-  /** By id, or by name for convenience (`demo`). */
+  /** By id, or by name for convenience (`demo`); as its runs' ends leave it, even if one is not written yet. */
   getAgent(idOrName: string): AgentRecord {
     const agent = this.store.getAgent(idOrName) ?? this.store.getAgentByName(idOrName);
     if (!agent) throw new ServiceError('not_found', `no agent "${idOrName}"`);
-    return agent;
+    return this.finisher.view(agent);
   }
 
   getRun(runId: string): RunRecord {
@@ -230,6 +281,7 @@ export class AgentService {
   }
 
   startRun(agentIdOrName: string, request: RunRequest, maxSteps?: number): { runId: string; agentId: string; log: RunLog } {
+    this.writePendingEnds();
     const agent = this.getAgent(agentIdOrName);
     // The agent chart decides whether this turn may start (one run at a time; approvals first).
     if (agentNext(agent.state, { type: request.kind === 'user' ? 'USER_MESSAGE' : 'DECISION' }) === null) {
@@ -243,9 +295,13 @@ export class AgentService {
     const decided = this.plan(agent, request);
     const runId = newRunId();
     const now = new Date().toISOString();
-    this.store.createRun({ id: runId, agentId: agent.id, status: 'running', stopReason: null, usage: null, error: null, createdAt: now, completedAt: null });
-    this.store.setAgentState(agent.id, 'running', runId, agent.pendingToolCalls);
-    this.recordInput(agent, runId, request);
+    // All or nothing: a refused write leaves no run `running` and no agent held (the caller gets the error).
+    this.store.transaction(() => {
+      this.store.createRun({ id: runId, agentId: agent.id, status: 'running', stopReason: null, usage: null, error: null, createdAt: now, completedAt: null });
+      this.store.setAgentState(agent.id, 'running', runId, agent.pendingToolCalls);
+      if (request.kind === 'user') closeInterruptedToolCalls(this.store, agent.id, 'not run: the run that made this call ended without its result');
+      this.recordInput(agent, runId, request);
+    });
 
     const log = new RunLog(runId, agent.id);
     const driver = new RunDriver({
@@ -256,6 +312,7 @@ export class AgentService {
       client: this.o.client,
       workspaceDir: this.workspaceDir,
       decided,
+      settle: (end) => this.finisher.settle(end),
       onFinished: () => this.release(runId),
       onWarning: (m) => this.o.warn?.(m),
     });
@@ -354,6 +411,7 @@ export class AgentService {
    * tool call, denied with an error tool return so the transcript stays valid.
    */
   cancelAgent(agentIdOrName: string, runIds?: string[]): { agent_id: string; cancelled_runs: string[]; denied_tool_calls: string[] } {
+    this.writePendingEnds();
     const agent = this.getAgent(agentIdOrName);
     const cancelled: string[] = [];
     const targets = runIds ?? [...this.live.entries()].filter(([, r]) => r.agentId === agent.id).map(([id]) => id);
@@ -379,24 +437,40 @@ export class AgentService {
     return this.streamableLog(runId).subscribe(listener, afterSeq);
   }
 
-  /** The run's live or recently ended log; not_found (saying why) when there is none. */
+  /**
+   * The run's live or recently ended log; not_found (saying why) when there is none. A run that
+   * ended within the grace period but is not in memory (a restart) is replayed from its journal.
+   */
   streamableLog(runId: string): RunLog {
     const log = this.runLog(runId);
-    if (!log) {
-      const run = this.getRun(runId); // not_found when unknown
+    if (log) return log;
+    const run = this.getRun(runId); // not_found when unknown
+    const endedAt = run.completedAt ? Date.parse(run.completedAt) : NaN;
+    const left = endedAt + this.graceMs - Date.now();
+    const restored = run.status !== 'running' && left > 0 ? restoreRunLog(this.store, run) : null;
+    if (!restored) {
       throw new ServiceError('not_found', `run ${runId} ended at ${run.completedAt ?? '?'} and its stream is no longer kept (grace period ${Math.round(this.graceMs / 1000)} s); read its messages instead`);
     }
-    return log;
+    this.retain(runId, restored, left);
+    return restored;
   }
 
   private release(runId: string): void {
     const live = this.live.get(runId);
     if (!live) return;
     this.live.delete(runId);
-    const timer = setTimeout(() => this.ended.delete(runId), this.graceMs);
-    timer.unref();
-    this.ended.set(runId, { log: live.log, timer });
+    this.retain(runId, live.log, this.graceMs);
     if (this.live.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  /** An ended run's log stays for the rest of its grace period; then it and its journal go. */
+  private retain(runId: string, log: RunLog, ms: number): void {
+    const timer = setTimeout(() => {
+      this.ended.delete(runId);
+      this.guardStore(`run ${runId}: deleting its journaled frames`, () => this.store.deleteRunFrames(runId));
+    }, ms);
+    timer.unref();
+    this.ended.set(runId, { log, timer });
   }
 
   /**
@@ -421,6 +495,9 @@ export class AgentService {
     for (const id of ids) this.live.get(id)?.actor.send({ type: 'CANCEL' });
     for (const { timer } of this.ended.values()) clearTimeout(timer);
     this.ended.clear();
+    this.finisher.retry();
+    this.finisher.close();
+    if (this.pruneTimer) clearTimeout(this.pruneTimer);
     return ids.length;
   }
 }

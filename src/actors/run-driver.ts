@@ -9,6 +9,8 @@ import { addUsage, usageFrame } from '../letta/step-outcome.js';
 import type { RunIO } from '../machines/run.machine.js';
 import type { AgentRecord, PendingToolCall, Store, UsageTotals } from '../store/types.js';
 import { executeTool } from '../tools/registry.js';
+import { FrameJournal } from './frame-journal.js';
+import { storeFailure, type RunEnding } from './run-finisher.js';
 import type { RunLog } from './run-log.js';
 import { buildRequest } from './request.js';
 import type { ToolRunnerInput, ToolRunnerOutput } from './tool-runner.js';
@@ -31,6 +33,8 @@ export interface RunDriverOptions {
   workspaceDir: string;
   /** The tool calls an approval (or client tool return) decided; empty for a user message turn. */
   decided: PlannedCall[];
+  /** Writes the run's end (or keeps it for retry); returns the end that stands. */
+  settle(end: RunEnding): RunEnding;
   /** Called once, after the finalizer. */
   onFinished(status: string): void;
   onWarning?(message: string): void;
@@ -53,12 +57,22 @@ export class RunDriver implements RunIO {
   private readonly usage: Usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 };
   private steps = 0;
   private error: string | null = null;
+  /** The first store write this run could not make: the run ends `failed` (stop reason `error`). */
+  private fault: string | null = null;
+  private lastFault: unknown = null;
   private finalized = false;
   private stopController: AbortController | null = null;
+  /** Journals the streamed frames in batches (crash recovery, resume after a restart). */
+  private readonly journal: FrameJournal;
+  private lastOtid = '';
+  /** Tool calls of a step the store refused: shown to the client, never in the history. */
+  private readonly unstoredCalls: string[] = [];
 
   constructor(private readonly o: RunDriverOptions) {
     this.planned = o.decided;
     for (const call of o.decided) this.unresolved.set(call.id, call.name);
+    this.journal = new FrameJournal(o.store, o.log, (err) => this.noteFault('journaling streamed frames', err));
+    o.log.subscribe(this.journal);
   }
 
   beginStep(): void {
@@ -84,22 +98,42 @@ export class RunDriver implements RunIO {
       client: this.o.client,
       request: buildRequest(this.o.agent, this.o.store.getHistory(this.o.agent.id)),
       onFrame: (frame: StreamedMessage) => {
+        // A new part: the previous one is complete, journal it now.
+        if (frame.otid !== this.lastOtid) {
+          this.lastOtid = frame.otid;
+          this.journal.flush();
+        }
         this.collector.add(frame);
         this.o.log.append(frame);
       },
     };
   }
 
+  storeFailure(): string | null {
+    return this.fault;
+  }
+
   recordStep(result: StepResult): void {
     this.steps++;
     addUsage(this.usage, result.usage);
     if (result.error) this.error = result.error.message;
-    this.guard('persisting the step', () => {
-      const messages = this.collector.take();
-      if (messages.length) this.o.store.appendMessages(this.o.runId, this.o.agent.id, messages);
-      const blocks = assistantBlocks(result);
-      if (blocks.length) this.o.store.appendHistory(this.o.agent.id, this.o.runId, [{ role: 'assistant', content: blocks }]);
-    });
+    const blocks = assistantBlocks(result);
+    // Messages and the assistant turn together, or neither: the history never names a tool call
+    // whose step was not stored.
+    const stored = this.attempt('storing the step', () =>
+      this.o.store.transaction(() => {
+        const messages = this.collector.take();
+        if (messages.length) this.o.store.appendMessages(this.o.runId, this.o.agent.id, messages);
+        if (blocks.length) this.o.store.appendHistory(this.o.agent.id, this.o.runId, [{ role: 'assistant', content: blocks }]);
+      }),
+    );
+    this.journal.flush();
+    if (!stored) {
+      // Not in the history, so no tool_result is owed; the client still gets each call closed.
+      for (const call of allToolCalls(result)) this.unstoredCalls.push(call.id);
+      this.planned = [];
+      return;
+    }
     for (const call of allToolCalls(result)) this.unresolved.set(call.id, call.name);
     const runnable = runnableToolCalls(result);
     if (result.approvalRequested) {
@@ -160,9 +194,24 @@ export class RunDriver implements RunIO {
   }
 
   private recordToolResult(toolCallId: string, status: 'success' | 'error', output: string): void {
-    if (!this.unresolved.delete(toolCallId)) return;
+    const frame = this.showToolResult(toolCallId, status, output);
+    // In the tool phase a refused write rejects the phase: the run fails.
+    if (frame) this.mustStore('storing a tool return', () => this.o.store.appendMessages(this.o.runId, this.o.agent.id, [frame]));
+    this.journal.flush();
+  }
+
+  /** Streams a call's tool return and queues its tool_result; null when the call is settled already. */
+  private showToolResult(toolCallId: string, status: 'success' | 'error', output: string): ToolReturnMessage | null {
+    if (!this.unresolved.delete(toolCallId)) return null;
+    const frame = this.toolReturnFrame(toolCallId, status, output);
+    this.o.log.append(frame);
+    this.toolResults.push({ type: 'tool_result', tool_use_id: toolCallId, content: output, ...(status === 'error' ? { is_error: true } : {}) });
+    return frame;
+  }
+
+  private toolReturnFrame(toolCallId: string, status: 'success' | 'error', output: string): ToolReturnMessage {
     const id = newMessageId();
-    const frame: ToolReturnMessage = {
+    return {
       id,
       date: isoSeconds(),
       message_type: 'tool_return_message',
@@ -175,44 +224,84 @@ export class RunDriver implements RunIO {
       stdout: null,
       stderr: null,
     };
-    this.o.log.append(frame);
-    this.toolResults.push({ type: 'tool_result', tool_use_id: toolCallId, content: output, ...(status === 'error' ? { is_error: true } : {}) });
-    this.guard('persisting a tool return', () => this.o.store.appendMessages(this.o.runId, this.o.agent.id, [frame]));
   }
 
+  /** The tool results go to the history as one user turn; kept for another try if the store refuses. */
   private flushToolResults(): void {
     if (this.toolResults.length === 0) return;
     const content = this.toolResults;
+    this.mustStore('storing tool results', () => this.o.store.appendHistory(this.o.agent.id, this.o.runId, [{ role: 'user', content }]));
     this.toolResults = [];
-    this.guard('persisting tool results', () => this.o.store.appendHistory(this.o.agent.id, this.o.runId, [{ role: 'user', content }]));
   }
 
-  finalize(_status: 'completed' | 'failed' | 'cancelled', stopReason: StopReasonType): void {
+  finalize(_status: 'completed' | 'failed' | 'cancelled', reason: StopReasonType): void {
     if (this.finalized) return;
     this.finalized = true;
+    // Close every tool call the model made that has no result, so the next request stays valid
+    // (also the ones awaiting approval when a store error fails the run).
+    const early: StopReasonType = this.fault ? 'error' : reason;
+    const pending = new Set(early === 'requires_approval' ? this.pendingApproval.map((p) => p.toolCallId) : []);
+    const closing = early === 'cancelled' ? CANCELLED_RESULT : `not run: the run ended with ${early}${this.fault || this.error ? ` (${this.fault ?? this.error})` : ''}`;
+    for (const id of this.unstoredCalls) this.o.log.append(this.toolReturnFrame(id, 'error', closing));
+    const returns = [...this.unresolved.keys()].filter((id) => !pending.has(id)).flatMap((id) => this.showToolResult(id, 'error', closing) ?? []);
+    // One write for all of them: a locked database costs one busy timeout here, not one per call.
+    this.attempt('storing tool results', () =>
+      this.o.store.transaction(() => {
+        if (returns.length) this.o.store.appendMessages(this.o.runId, this.o.agent.id, returns);
+        this.flushToolResults();
+      }),
+    );
+    // Any store error makes the run `failed`: the client must not be told the turn was kept.
+    const stopReason: StopReasonType = this.fault ? 'error' : reason;
     const status = runStatusFor(stopReason);
-    // Close every tool call the model made that has no result, so the next request stays valid.
-    const pending = new Set(this.pendingApproval.map((p) => p.toolCallId));
-    for (const id of [...this.unresolved.keys()]) {
-      if (pending.has(id)) continue;
-      this.guard('closing a tool call', () =>
-        this.recordToolResult(id, 'error', stopReason === 'cancelled' ? CANCELLED_RESULT : `not run: the run ended with ${stopReason}${this.error ? ` (${this.error})` : ''}`),
-      );
-    }
-    this.guard('persisting tool results', () => this.flushToolResults());
     const usage = usageFrame(this.usage, this.steps, [this.o.runId]);
     const { prompt_tokens, completion_tokens, total_tokens, step_count, cached_input_tokens, cache_write_tokens } = usage;
     const totals: UsageTotals = { prompt_tokens, completion_tokens, total_tokens, step_count, cached_input_tokens, cache_write_tokens };
-    this.guard('writing the run status', () => this.o.store.finishRun(this.o.runId, status, stopReason, totals, status === 'failed' ? (this.error ?? stopReason) : null));
-    this.guard('updating the agent', () =>
-      stopReason === 'requires_approval'
-        ? this.o.store.setAgentState(this.o.agent.id, 'awaitingApproval', this.o.runId, this.pendingApproval)
-        : this.o.store.setAgentState(this.o.agent.id, 'idle', null, []),
-    );
-    this.o.log.append({ message_type: 'stop_reason', stop_reason: stopReason });
+    const wanted: RunEnding = {
+      runId: this.o.runId,
+      agentId: this.o.agent.id,
+      status: status === 'completed' || status === 'cancelled' ? status : 'failed',
+      stopReason,
+      usage: totals,
+      error: status === 'failed' ? (this.fault ?? this.error ?? stopReason) : null,
+      pending: stopReason === 'requires_approval' ? this.pendingApproval : null,
+    };
+    const end = this.o.settle(wanted);
+    if (end !== wanted) this.journal.stop(); // the store refuses: no last batch (restoreRunLog supplies the end)
+    this.o.log.append({ message_type: 'stop_reason', stop_reason: end.stopReason });
     this.o.log.append(usage);
-    this.o.log.close({ type: 'run.end', run_id: this.o.runId, status, stop_reason: stopReason });
-    this.guard('releasing the run', () => this.o.onFinished(status));
+    this.o.log.close({ type: 'run.end', run_id: this.o.runId, status: end.status, stop_reason: end.stopReason });
+    this.guard('releasing the run', () => this.o.onFinished(end.status));
+  }
+
+  /** A store write whose failure fails the run; returns whether it was made. */
+  private attempt(what: string, fn: () => void): boolean {
+    try {
+      fn();
+      return true;
+    } catch (err) {
+      this.noteFault(what, err);
+      return false;
+    }
+  }
+
+  /** A store write whose failure fails the run, and is rethrown (the tool phase rejects). */
+  private mustStore(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.noteFault(what, err);
+      throw err;
+    }
+  }
+
+  private noteFault(what: string, err: unknown): void {
+    if (err === this.lastFault) return; // rethrown by an inner write: already noted
+    this.lastFault = err;
+    const message = storeFailure(what, err);
+    this.fault ??= message;
+    this.journal.stop();
+    this.o.onWarning?.(`run ${this.o.runId}: ${message}`);
   }
 
   /** The finalizer must not throw: a failing part is reported and the rest still runs. */

@@ -46,6 +46,14 @@ export class RunLog {
     readonly agentId: string,
   ) {}
 
+  /** An ended run's log rebuilt from its stored frames (after a restart, or beyond memory). */
+  static restore(runId: string, agentId: string, entries: readonly LogEntry[], end: RunEnd): RunLog {
+    const log = new RunLog(runId, agentId);
+    log.entries.push(...entries);
+    log.ended = end;
+    return log;
+  }
+
   get lastSeq(): number {
     return this.entries.length;
   }
@@ -67,6 +75,11 @@ export class RunLog {
     const entry: LogEntry = { seq, json: JSON.stringify({ ...frame, run_id: this.runId, seq_id: seq }) };
     this.entries.push(entry);
     for (const l of this.listeners) l.frame(entry);
+  }
+
+  /** The entries after `seq` (for the frame journal's batches). */
+  entriesAfter(seq: number): LogEntry[] {
+    return this.entries.slice(seq);
   }
 
   /** Records the run's active states and tells the subscribers that want them. */

@@ -46,12 +46,13 @@ export const NOT_RUN_SERVER_STOPPED = 'not run: the server stopped';
 const RECENT_MESSAGES = 1000;
 
 /**
- * After a crash: the tool calls of the agent's last assistant turn that the history does not
- * answer. Tool returns are stored one by one as tools complete, but the history gets the turn's
- * tool_results only at the end of the tool phase; so a stored tool return is the truth for its
- * call (it ran), and only the calls without one are closed as not run.
+ * The tool calls of the agent's last assistant turn that the history does not answer (after a
+ * crash, or a run whose tool results the store refused). Tool returns are stored one by one as
+ * tools complete, but the history gets the turn's tool_results only at the end of the tool
+ * phase; so a stored tool return is the truth for its call (it ran), and only the calls without
+ * one are closed with `notRun`.
  */
-export function closeInterruptedToolCalls(store: Store, agentId: string): void {
+export function closeInterruptedToolCalls(store: Store, agentId: string, notRun: string): void {
   const history = store.getHistory(agentId);
   const last = history[history.length - 1];
   if (last?.role !== 'assistant') return;
@@ -68,7 +69,7 @@ export function closeInterruptedToolCalls(store: Store, agentId: string): void {
     runId,
     ids.map((id) => {
       const t = told.get(id);
-      return t ? { toolCallId: id, output: t.tool_return, status: t.status, told: true } : { toolCallId: id, output: NOT_RUN_SERVER_STOPPED, status: 'error' };
+      return t ? { toolCallId: id, output: t.tool_return, status: t.status, told: true } : { toolCallId: id, output: notRun, status: 'error' };
     }),
   );
 }

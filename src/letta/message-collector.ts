@@ -1,4 +1,4 @@
-import type { LettaMessage, StreamedMessage } from './frames.js';
+import type { LettaMessage } from './frames.js';
 
 /**
  * Folds streamed chunks into whole messages, one per part (otid), exactly as a client that
@@ -7,7 +7,8 @@ import type { LettaMessage, StreamedMessage } from './frames.js';
 export class MessageCollector {
   private readonly byOtid = new Map<string, LettaMessage>();
 
-  add(frame: StreamedMessage): void {
+  /** A streamed chunk, or a whole message (a tool return), which is kept as it is. */
+  add(frame: LettaMessage): void {
     const prev = this.byOtid.get(frame.otid);
     if (!prev) {
       // Copy, and for tool calls copy the nested call too: later chunks are appended to it.

@@ -20,6 +20,8 @@ export interface RunIO {
   upstreamInput(): Omit<UpstreamInput, 'run'>;
   /** Persist what the step showed and append its assistant turn to the history. */
   recordStep(result: StepResult): void;
+  /** Why a store write of this run failed (full disk, locked database), or null: such a run ends `failed`. */
+  storeFailure(): string | null;
   /** Input for the tool phase: the calls of the last step (or the approval decisions). */
   toolInput(): ToolRunnerInput;
   /**
@@ -49,7 +51,7 @@ export type RunEvent = { type: 'CANCEL'; reason?: string };
 
 /**
  * One agent turn: steps of (Anthropic stream → tools) until end_turn, requires_approval,
- * max_steps, an error, or cancel. The stream machine runs as the `step` child; the upstream
+ * max_steps, an error (a refused store write included), or cancel. The stream machine runs as the `step` child; the upstream
  * actor feeds it and is aborted when the run leaves `streaming`. CANCEL is accepted in every
  * non-final state (in the tool phase it stops the tools, and the run ends once they settled);
  * every final state's entry runs the run finalizer, once.
@@ -63,13 +65,12 @@ export const runMachine = setup({
   actors: { stream: streamMachine, upstream: upstreamStep, tools: toolRunner },
   guards: {
     resumesWithTools: ({ context }) => context.resumesWithTools,
-    stepCancelled: ({ event }) => (event as { output?: StepResult }).output?.outcome === 'cancelled',
-    stepFailed: ({ event }) => (event as { output?: StepResult }).output?.outcome === 'failed',
-    stepRequestsApproval: ({ event }) => (event as { output?: StepResult }).output?.approvalRequested === true,
-    stepCallsTools: ({ event }) => {
-      const r = (event as { output?: StepResult }).output;
-      return r !== undefined && runnableToolCalls(r).length > 0;
-    },
+    /** A write the run needed was refused: whatever the step did, the run fails. */
+    storeFailed: ({ context }) => context.io.storeFailure() !== null,
+    stepCancelled: ({ context }) => context.lastStep?.outcome === 'cancelled',
+    stepFailed: ({ context }) => context.lastStep?.outcome === 'failed',
+    stepRequestsApproval: ({ context }) => context.lastStep?.approvalRequested === true,
+    stepCallsTools: ({ context }) => context.lastStep !== null && runnableToolCalls(context.lastStep).length > 0,
     stepLimitReached: ({ context }) => context.stepCount >= context.maxSteps,
     /** A cancel came during the tool phase: once the tools have settled, the run ends cancelled. */
     stopRequested: stateIn({ executingTools: 'stopping' }),
@@ -110,13 +111,8 @@ export const runMachine = setup({
           id: 'step',
           src: 'stream',
           input: ({ context }) => context.io.stepOptions(),
-          onDone: [
-            { guard: 'stepCancelled', target: 'cancelled', actions: ['recordStep', 'rememberStep'] },
-            { guard: 'stepFailed', target: 'failed', actions: ['recordStep', 'rememberStep', 'stopBecauseOfStep'] },
-            { guard: 'stepRequestsApproval', target: 'completed', actions: ['recordStep', 'rememberStep', { type: 'stopWith', params: { reason: 'requires_approval' } }] },
-            { guard: 'stepCallsTools', target: 'executingTools', actions: ['recordStep', 'rememberStep'] },
-            { target: 'completed', actions: ['recordStep', 'rememberStep', 'stopBecauseOfStep'] },
-          ],
+          // Store first, then decide: whether the step could be stored is part of the decision.
+          onDone: { target: 'stepEnded', actions: ['recordStep', 'rememberStep'] },
         },
         {
           id: 'upstream',
@@ -125,6 +121,16 @@ export const runMachine = setup({
         },
       ],
       on: { CANCEL: { actions: 'cancelStep' } },
+    },
+    stepEnded: {
+      always: [
+        { guard: 'storeFailed', target: 'failed', actions: { type: 'stopWith', params: { reason: 'error' } } },
+        { guard: 'stepCancelled', target: 'cancelled' },
+        { guard: 'stepFailed', target: 'failed', actions: 'stopBecauseOfStep' },
+        { guard: 'stepRequestsApproval', target: 'completed', actions: { type: 'stopWith', params: { reason: 'requires_approval' } } },
+        { guard: 'stepCallsTools', target: 'executingTools' },
+        { target: 'completed', actions: 'stopBecauseOfStep' },
+      ],
     },
     executingTools: {
       // Cancel does not leave this state at once: a tool that has begun changing the workspace
@@ -135,12 +141,18 @@ export const runMachine = setup({
         src: 'tools',
         input: ({ context }) => context.io.toolInput(),
         onDone: [
+          // A refused write outranks a cancel: the run could not record what happened.
+          { guard: 'storeFailed', target: 'failed', actions: { type: 'stopWith', params: { reason: 'error' } } },
           { guard: 'stopRequested', target: 'cancelled' },
           { guard: 'toolsEndedTurn', target: 'completed', actions: { type: 'stopWith', params: { reason: 'end_turn' } } },
           { guard: 'stepLimitReached', target: 'completed', actions: { type: 'stopWith', params: { reason: 'max_steps' } } },
           { target: 'streaming' },
         ],
-        onError: [{ guard: 'stopRequested', target: 'cancelled' }, { target: 'failed', actions: { type: 'stopWith', params: { reason: 'error' } } }],
+        onError: [
+          { guard: 'storeFailed', target: 'failed', actions: { type: 'stopWith', params: { reason: 'error' } } },
+          { guard: 'stopRequested', target: 'cancelled' },
+          { target: 'failed', actions: { type: 'stopWith', params: { reason: 'error' } } },
+        ],
       },
       states: {
         running: { on: { CANCEL: { target: 'stopping', actions: 'stopTools' } } },

@@ -71,6 +71,20 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: 'run_frames: the streamed frames of recent runs, for crash recovery and resume',
+    up(db) {
+      db.exec(`
+        CREATE TABLE run_frames (
+          run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+          seq    INTEGER NOT NULL,                          -- the frame's seq_id
+          json   TEXT NOT NULL,                             -- the frame as sent (run_id and seq_id stamped)
+          PRIMARY KEY (run_id, seq)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes and understands. */

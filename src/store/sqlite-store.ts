@@ -11,12 +11,15 @@ import type {
   PendingToolCall,
   RunRecord,
   Store,
+  StoredFrame,
   UsageTotals,
 } from './types.js';
 
 export interface SqliteStoreOptions {
   /** file path; ':memory:' allowed for tests */
   file: string;
+  /** How long a write waits for another connection's lock before SQLITE_BUSY (ms). */
+  busyTimeoutMs?: number;
 }
 
 export type StoreErrorCode = 'store_version' | 'store_corrupt' | 'store_not_found' | 'store_invalid';
@@ -34,7 +37,12 @@ export class StoreError extends Error {
 /** The file name `openSqliteStore` uses inside the data directory. */
 export const SQLITE_FILE_NAME = 'letta-stream.db';
 
-const BUSY_TIMEOUT_MS = 5000;
+/**
+ * Calls are synchronous: a write waiting for a lock blocks the event loop (every run, every
+ * socket) for as long as this. Short, so a database locked by another process costs a fraction
+ * of a second per write; the SQLITE_BUSY that follows is a store error like a full disk.
+ */
+export const BUSY_TIMEOUT_MS = 200;
 const DEFAULT_RUN_LIMIT = 100;
 const DEFAULT_AGENT_MESSAGE_LIMIT = 1000;
 
@@ -273,6 +281,7 @@ interface Statements {
   getAgentByName: Stmt<[string], AgentRow>;
   listAgents: Stmt<[], AgentRow>;
   setAgentState: Stmt<[{ id: string; state: string; active_run_id: string | null; pending_tool_calls: string; updated_at: string }]>;
+  releaseAgent: Stmt<[{ id: string; run_id: string; state: string; active_run_id: string | null; pending_tool_calls: string; updated_at: string }]>;
 
   insertRun: Stmt<[RunRow]>;
   getRun: Stmt<[string], RunRow>;
@@ -288,6 +297,11 @@ interface Statements {
 
   insertHistory: Stmt<[string, string, string, string]>;
   getHistory: Stmt<[string], HistoryRow>;
+
+  insertFrame: Stmt<[string, number, string]>;
+  listFrames: Stmt<[string], StoredFrame>;
+  deleteFrames: Stmt<[string]>;
+  pruneFrames: Stmt<[string]>;
 }
 
 /** The embedded default `Store`: one SQLite file (WAL), synchronous calls via better-sqlite3. */
@@ -298,12 +312,13 @@ export class SqliteStore implements Store {
   private readonly appendMessagesTx: (runId: string, agentId: string, messages: readonly LettaMessage[]) => void;
   private readonly appendHistoryTx: (agentId: string, runId: string, turns: readonly HistoryTurn[]) => void;
   private readonly failInterruptedTx: (reason: string) => string[];
+  private readonly appendFramesTx: (runId: string, frames: readonly StoredFrame[]) => void;
 
   constructor(options: SqliteStoreOptions) {
     this.file = options.file;
     this.db = new Database(options.file);
     try {
-      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? BUSY_TIMEOUT_MS}`);
       // Refuse a newer file before touching it (journal mode included).
       const version = checkVersion(this.db, options.file);
       this.db.pragma('journal_mode = WAL');
@@ -325,6 +340,9 @@ export class SqliteStore implements Store {
         if (!isRole(turn.role)) throw new StoreError('store_invalid', `store: history role ${JSON.stringify(turn.role)} is not user or assistant`);
         s.insertHistory.run(agentId, runId, turn.role, JSON.stringify(turn.content));
       }
+    });
+    this.appendFramesTx = this.db.transaction((runId: string, frames: readonly StoredFrame[]) => {
+      for (const f of frames) s.insertFrame.run(runId, f.seq, f.json);
     });
     this.failInterruptedTx = this.db.transaction((reason: string): string[] => {
       const at = now();
@@ -380,6 +398,18 @@ export class SqliteStore implements Store {
       updated_at: now(),
     });
     if (result.changes === 0) throw new StoreError('store_not_found', `store: no agent ${id}`);
+  }
+
+  releaseAgent(id: string, runId: string, pending: PendingToolCall[] | null): boolean {
+    const result = this.stmts.releaseAgent.run({
+      id,
+      run_id: runId,
+      state: pending ? 'awaitingApproval' : 'idle',
+      active_run_id: pending ? runId : null,
+      pending_tool_calls: JSON.stringify(pending ?? []),
+      updated_at: now(),
+    });
+    return result.changes > 0;
   }
 
   // runs
@@ -451,6 +481,29 @@ export class SqliteStore implements Store {
     return this.stmts.getHistory.all(agentId).map(historyFromRow);
   }
 
+  // frames
+
+  appendRunFrames(runId: string, frames: readonly StoredFrame[]): void {
+    if (frames.length === 0) return;
+    this.appendFramesTx(runId, frames);
+  }
+
+  listRunFrames(runId: string): StoredFrame[] {
+    return this.stmts.listFrames.all(runId);
+  }
+
+  deleteRunFrames(runId: string): void {
+    this.stmts.deleteFrames.run(runId);
+  }
+
+  pruneRunFrames(endedBefore: string): number {
+    return this.stmts.pruneFrames.run(endedBefore).changes;
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }
@@ -514,6 +567,10 @@ function prepareStatements(db: Database.Database): Statements {
       `UPDATE agents SET state = @state, active_run_id = @active_run_id, pending_tool_calls = @pending_tool_calls,
          updated_at = @updated_at WHERE id = @id`,
     ),
+    releaseAgent: db.prepare<[{ id: string; run_id: string; state: string; active_run_id: string | null; pending_tool_calls: string; updated_at: string }]>(
+      `UPDATE agents SET state = @state, active_run_id = @active_run_id, pending_tool_calls = @pending_tool_calls,
+         updated_at = @updated_at WHERE id = @id AND state = 'running' AND active_run_id = @run_id`,
+    ),
 
     insertRun: db.prepare<[RunRow]>(
       `INSERT INTO runs (${runCols}) VALUES (@id, @agent_id, @status, @stop_reason, @usage, @error, @created_at, @completed_at)`,
@@ -553,6 +610,15 @@ function prepareStatements(db: Database.Database): Statements {
     ),
     getHistory: db.prepare<[string], HistoryRow>(
       'SELECT position, role, content FROM history WHERE agent_id = ? ORDER BY position',
+    ),
+
+    insertFrame: db.prepare<[string, number, string]>('INSERT OR IGNORE INTO run_frames (run_id, seq, json) VALUES (?, ?, ?)'),
+    listFrames: db.prepare<[string], StoredFrame>('SELECT seq, json FROM run_frames WHERE run_id = ? ORDER BY seq'),
+    deleteFrames: db.prepare<[string]>('DELETE FROM run_frames WHERE run_id = ?'),
+    pruneFrames: db.prepare<[string]>(
+      `DELETE FROM run_frames WHERE run_id IN (
+         SELECT id FROM runs WHERE status <> 'running' AND completed_at IS NOT NULL AND completed_at < ?
+       )`,
     ),
   };
 }

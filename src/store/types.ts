@@ -57,6 +57,12 @@ export interface RunRecord {
   completedAt: string | null;
 }
 
+/** One streamed frame of a run as sent: its seq_id and its JSON text. */
+export interface StoredFrame {
+  seq: number;
+  json: string;
+}
+
 /** One turn of the agent's conversation in Anthropic's format (content blocks as the API takes them). */
 export interface HistoryTurn {
   role: 'user' | 'assistant';
@@ -74,6 +80,11 @@ export interface Store {
   deleteAgent(id: string): boolean;
   /** Updates state, activeRunId, pendingToolCalls and updatedAt. */
   setAgentState(id: string, state: AgentState, activeRunId: string | null, pending: PendingToolCall[]): void;
+  /**
+   * A run's end lets go of its agent: `idle`, or `awaitingApproval` with `pending` (held by the
+   * same run). Only while the agent is `running` that run; false (and nothing changed) otherwise.
+   */
+  releaseAgent(id: string, runId: string, pending: PendingToolCall[] | null): boolean;
 
   createRun(run: RunRecord): void;
   getRun(id: string): RunRecord | null;
@@ -95,6 +106,20 @@ export interface Store {
   /** The agent's conversation for the next Anthropic request. */
   appendHistory(agentId: string, runId: string, turns: HistoryTurn[]): void;
   getHistory(agentId: string): HistoryTurn[];
+
+  /**
+   * The frames a run streamed, journaled in batches while it runs, so a crash loses at most the
+   * last batch, and a stream can be resumed after a restart. Idempotent per (run, seq).
+   */
+  appendRunFrames(runId: string, frames: readonly StoredFrame[]): void;
+  /** In seq order. */
+  listRunFrames(runId: string): StoredFrame[];
+  deleteRunFrames(runId: string): void;
+  /** Deletes the frames of runs that ended before `endedBefore` (ISO 8601); returns how many frames went. */
+  pruneRunFrames(endedBefore: string): number;
+
+  /** Runs `fn` as one transaction: every write in it is stored, or none (it rethrows). */
+  transaction<T>(fn: () => T): T;
 
   close(): void;
 }

@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { AgentService } from '../../src/actors/agent-service.js';
 import { startAnthropicServer, type AnthropicServer } from '../../src/anthropic-server/index.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
+import type { Store } from '../../src/store/types.js';
 import type { ServerLimitsInput } from '../../src/transport/limits.js';
 import { startServer, type LettaStreamServer } from '../../src/transport/server.js';
 
@@ -26,6 +27,8 @@ export interface HarnessOptions {
   maxBufferedBytes?: number;
   allowedOrigins?: string[];
   limits?: ServerLimitsInput;
+  /** Wraps the real store (e.g. to inject write faults). */
+  wrapStore?: (store: SqliteStore) => Store;
 }
 
 export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
@@ -34,7 +37,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const client = new Anthropic({ apiKey: 'local', baseURL: anthropic.url, maxRetries: 0 });
   const store = new SqliteStore({ file: path.join(dir, 'letta-stream.db') });
   const warnings: string[] = [];
-  const service = new AgentService({ store, client, dataDir: dir, graceMs: o.graceMs ?? 60_000, warn: (m) => warnings.push(m) });
+  const service = new AgentService({ store: o.wrapStore ? o.wrapStore(store) : store, client, dataDir: dir, graceMs: o.graceMs ?? 60_000, warn: (m) => warnings.push(m) });
   service.recover();
   service.ensureDemoAgent();
   const server = await startServer({

@@ -1,0 +1,71 @@
+import type { Store } from '../store/types.js';
+import type { LogEntry, RunLog, RunLogListener } from './run-log.js';
+
+/** A batch is written this long after its first frame at the latest… */
+export const JOURNAL_FLUSH_MS = 100;
+/** …or once it has this many frames. */
+export const JOURNAL_MAX_BATCH = 256;
+
+/**
+ * Journals a run's frames to the store in batches, so a crash loses at most the last batch:
+ * on a timer, at every part boundary and step end (`flush`), and when the run ends. The hot path
+ * (one call per delta) only counts; the batch is the log's own entries (the JSON already
+ * serialized), sliced when written.
+ */
+export class FrameJournal implements RunLogListener {
+  private written = 0;
+  private unwritten = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private failed = false;
+  private readonly tick = () => {
+    this.timer = null;
+    this.flush();
+  };
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: RunLog,
+    /** A batch the store refused; the journal stops (the run fails). */
+    private readonly onFault: (err: unknown) => void,
+  ) {}
+
+  frame(_entry: LogEntry): void {
+    if (++this.unwritten >= JOURNAL_MAX_BATCH) this.flush();
+    else if (this.timer === null && !this.failed) {
+      this.timer = setTimeout(this.tick, JOURNAL_FLUSH_MS);
+      this.timer.unref();
+    }
+  }
+
+  end(): void {
+    this.flush();
+  }
+
+  /**
+   * The store refused a write of this run: journal no more. Each try could cost a busy timeout
+   * of blocked event loop, and the run is ending as failed anyway.
+   */
+  stop(): void {
+    this.failed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** Writes every frame not written yet (no-op when there is none, or after a refused batch). */
+  flush(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.unwritten === 0 || this.failed) return;
+    const batch = this.log.entriesAfter(this.written);
+    try {
+      this.store.appendRunFrames(this.log.runId, batch);
+      this.written += batch.length;
+      this.unwritten = 0;
+    } catch (err) {
+      this.stop();
+      this.onFault(err);
+    }
+  }
+}

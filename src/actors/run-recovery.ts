@@ -1,0 +1,94 @@
+import type { LettaFrame, LettaMessage, ToolReturnMessage } from '../letta/frames.js';
+import { isoSeconds, newMessageId, otidFor } from '../letta/ids.js';
+import { MessageCollector } from '../letta/message-collector.js';
+import { usageFrame } from '../letta/step-outcome.js';
+import type { RunRecord, Store, StoredFrame } from '../store/types.js';
+import { RunLog, type LogEntry } from './run-log.js';
+
+/** A frame as the log stamps it (same key order as RunLog.append, so replays are byte-identical). */
+const stamp = (frame: LettaFrame, runId: string, seq: number): StoredFrame => ({ seq, json: JSON.stringify({ ...frame, run_id: runId, seq_id: seq }) });
+
+const isMessage = (f: LettaFrame): f is LettaMessage => 'otid' in f && typeof f.otid === 'string';
+const STOP_PREFIX = '{"message_type":"stop_reason"';
+
+/**
+ * After a crash, for a run `failInterruptedRuns` has just failed: the journaled frames the step in
+ * flight streamed become its messages (consolidated per part, as a finished step's are), every
+ * tool call left without a return gets an error return, and the stored stream ends as a failed
+ * run's does (stop_reason `error`, usage). The history is not touched here: the step in flight
+ * never reached it (its thinking may be unsigned), and dangling tool calls of earlier steps are
+ * closed by the caller.
+ */
+export function recoverInterruptedRun(store: Store, run: RunRecord, reason: string): void {
+  const frames = store.listRunFrames(run.id);
+  const stored = store.listRunMessages(run.id);
+  const storedParts = new Set(stored.map((m) => m.otid));
+  const calls = new Map<string, string | null>(); // tool_call_id → step_id
+  const returned = new Set<string>();
+  const steps = new Set<string>();
+  const note = (m: LettaMessage) => {
+    // Steps are what the model streamed (a tool return's step_id is not a step of its own).
+    if (m.step_id && m.message_type !== 'tool_return_message') steps.add(m.step_id);
+    if ((m.message_type === 'tool_call_message' || m.message_type === 'approval_request_message') && m.tool_call.tool_call_id) calls.set(m.tool_call.tool_call_id, m.step_id);
+    else if (m.message_type === 'tool_return_message') returned.add(m.tool_call_id);
+  };
+  stored.forEach(note);
+  const collector = new MessageCollector();
+  for (const f of frames) {
+    const frame = JSON.parse(f.json) as LettaFrame;
+    if (!isMessage(frame)) continue; // stop_reason, usage, ping
+    note(frame);
+    if (storedParts.has(frame.otid)) continue;
+    const { seq_id: _seq, ...message } = frame;
+    collector.add(message as LettaMessage);
+  }
+  const closings: ToolReturnMessage[] = [...calls]
+    .filter(([callId]) => !returned.has(callId))
+    .map(([callId, stepId]) => {
+      const id = newMessageId();
+      return {
+        id,
+        date: isoSeconds(),
+        message_type: 'tool_return_message',
+        otid: otidFor(id, 0),
+        run_id: run.id,
+        step_id: stepId,
+        tool_return: `not run: ${reason}`,
+        status: 'error',
+        tool_call_id: callId,
+        stdout: null,
+        stderr: null,
+      };
+    });
+  let seq = frames.length ? (frames[frames.length - 1] as StoredFrame).seq : 0;
+  const tail: LettaFrame[] = [...closings, { message_type: 'stop_reason', stop_reason: 'error' }, usageFrame(zeroUsage(), steps.size, [run.id])];
+  store.transaction(() => {
+    store.appendMessages(run.id, run.agentId, [...collector.take(), ...closings]);
+    store.appendRunFrames(run.id, tail.map((f) => stamp(f, run.id, ++seq)));
+  });
+}
+
+/**
+ * An ended run's log rebuilt from its journal, or null when nothing was journaled. A journal cut
+ * short after the run's end was written (a crash in between) gets the end the run record has.
+ */
+export function restoreRunLog(store: Store, run: RunRecord): RunLog | null {
+  const entries: LogEntry[] = [];
+  for (const f of store.listRunFrames(run.id)) {
+    if (f.seq !== entries.length + 1) break; // only the gapless prefix: seq_ids are positions
+    entries.push(f);
+  }
+  if (entries.length === 0) return null;
+  const stopReason = run.stopReason ?? 'error';
+  if (!entries.slice(-2).some((e) => e.json.startsWith(STOP_PREFIX))) {
+    const u = run.usage;
+    const usage = usageFrame(zeroUsage(), u?.step_count ?? 0, [run.id]);
+    if (u) Object.assign(usage, u);
+    for (const f of [{ message_type: 'stop_reason', stop_reason: stopReason } as const, usage]) entries.push(stamp(f, run.id, entries.length + 1));
+  }
+  return RunLog.restore(run.id, run.agentId, entries, { type: 'run.end', run_id: run.id, status: run.status, stop_reason: stopReason });
+}
+
+function zeroUsage() {
+  return { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 };
+}

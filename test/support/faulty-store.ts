@@ -1,0 +1,71 @@
+import Database from 'better-sqlite3';
+import type { SqliteStore } from '../../src/store/sqlite-store.js';
+import type { Store } from '../../src/store/types.js';
+
+/** Every Store method that writes (what a full disk refuses). */
+export const WRITE_METHODS = [
+  'createAgent',
+  'updateAgentConfig',
+  'deleteAgent',
+  'setAgentState',
+  'releaseAgent',
+  'createRun',
+  'finishRun',
+  'failInterruptedRuns',
+  'appendMessages',
+  'appendHistory',
+  'appendRunFrames',
+  'deleteRunFrames',
+  'pruneRunFrames',
+] as const;
+
+/**
+ * A real SqliteStore whose chosen methods throw what better-sqlite3 throws on a full disk
+ * (SqliteError, code SQLITE_FULL). A full disk cannot be had on demand; everything else is real.
+ */
+export interface FaultyStore {
+  store: Store;
+  /** Make these methods fail (all writes by default) until `heal()`. */
+  fail(methods?: readonly string[]): void;
+  /** Make the first call of `method` whose arguments match `when` fail (once). */
+  failOnce(method: string, when: (...args: unknown[]) => boolean): void;
+  heal(): void;
+  /** How many calls were refused. */
+  readonly refused: number;
+}
+
+export function faultyStore(real: SqliteStore): FaultyStore {
+  const failing = new Set<string>();
+  const once = new Map<string, (...args: unknown[]) => boolean>();
+  let refused = 0;
+  const store = new Proxy(real, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      const name = String(prop);
+      return (...args: unknown[]) => {
+        const when = once.get(name);
+        const failOnce = when?.(...args) === true;
+        if (failOnce) once.delete(name);
+        if (!failOnce && !failing.has(name)) return (value as (...a: unknown[]) => unknown).apply(target, args);
+        refused++;
+        throw new Database.SqliteError('database or disk is full', 'SQLITE_FULL');
+      };
+    },
+  }) as Store;
+  return {
+    store,
+    fail(methods = WRITE_METHODS) {
+      for (const m of methods) failing.add(m);
+    },
+    failOnce(method, when) {
+      once.set(method, when);
+    },
+    heal() {
+      failing.clear();
+    },
+    get refused() {
+      return refused;
+    },
+  };
+}
