@@ -2,10 +2,11 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type { Usage } from '../letta/anthropic-events.js';
 import { runStatusFor, type StopReasonType, type StreamedMessage, type ToolReturnMessage } from '../letta/frames.js';
 import { assistantBlocks, allToolCalls, runnableToolCalls, type ToolResultBlock } from '../letta/history.js';
-import { isoSeconds, newMessageId, newStepId, otidFor } from '../letta/ids.js';
+import { newMessageId, newStepId } from '../letta/ids.js';
 import { MessageCollector } from '../letta/message-collector.js';
 import { INNER_THOUGHTS_KWARG, MESSAGE_TOOL, type StepOptions, type StepResult } from '../letta/step-builder.js';
 import { addUsage, usageFrame } from '../letta/step-outcome.js';
+import { toolReturnMessage } from '../letta/tool-return.js';
 import type { RunIO } from '../machines/run.machine.js';
 import type { AgentRecord, PendingToolCall, Store, UsageTotals } from '../store/types.js';
 import { executeTool } from '../tools/registry.js';
@@ -210,21 +211,9 @@ export class RunDriver implements RunIO {
   }
 
   private toolReturnFrame(toolCallId: string, status: 'success' | 'error', output: string): ToolReturnMessage {
-    const id = newMessageId();
-    return {
-      id,
-      date: isoSeconds(),
-      message_type: 'tool_return_message',
-      otid: otidFor(id, 0),
-      run_id: this.o.runId,
-      step_id: this.step?.stepId ?? null,
-      tool_return: output,
-      status,
-      tool_call_id: toolCallId,
-      stdout: null,
-      stderr: null,
-    };
+    return toolReturnMessage(this.o.runId, this.step?.stepId ?? null, { toolCallId, status, output });
   }
+
 
   /** The tool results go to the history as one user turn; kept for another try if the store refuses. */
   private flushToolResults(): void {

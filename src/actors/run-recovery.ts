@@ -1,7 +1,7 @@
 import type { LettaFrame, LettaMessage, ToolReturnMessage } from '../letta/frames.js';
-import { isoSeconds, newMessageId, otidFor } from '../letta/ids.js';
 import { MessageCollector } from '../letta/message-collector.js';
 import { usageFrame } from '../letta/step-outcome.js';
+import { toolReturnMessage } from '../letta/tool-return.js';
 import type { RunRecord, Store, StoredFrame } from '../store/types.js';
 import { RunLog, type LogEntry } from './run-log.js';
 
@@ -44,22 +44,7 @@ export function recoverInterruptedRun(store: Store, run: RunRecord, reason: stri
   }
   const closings: ToolReturnMessage[] = [...calls]
     .filter(([callId]) => !returned.has(callId))
-    .map(([callId, stepId]) => {
-      const id = newMessageId();
-      return {
-        id,
-        date: isoSeconds(),
-        message_type: 'tool_return_message',
-        otid: otidFor(id, 0),
-        run_id: run.id,
-        step_id: stepId,
-        tool_return: `not run: ${reason}`,
-        status: 'error',
-        tool_call_id: callId,
-        stdout: null,
-        stderr: null,
-      };
-    });
+    .map(([callId, stepId]) => toolReturnMessage(run.id, stepId, { toolCallId: callId, output: `not run: ${reason}`, status: 'error' }));
   let seq = frames.length ? (frames[frames.length - 1] as StoredFrame).seq : 0;
   const tail: LettaFrame[] = [...closings, { message_type: 'stop_reason', stop_reason: 'error' }, usageFrame(zeroUsage(), steps.size, [run.id])];
   store.transaction(() => {

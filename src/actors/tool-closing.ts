@@ -1,6 +1,6 @@
 import type { ToolReturnMessage } from '../letta/frames.js';
 import type { ToolResultBlock } from '../letta/history.js';
-import { isoSeconds, newMessageId, otidFor } from '../letta/ids.js';
+import { toolReturnMessage } from '../letta/tool-return.js';
 import type { Store } from '../store/types.js';
 
 /** A tool call settled outside a run's tool phase (denied, or closed after a crash). */
@@ -12,22 +12,6 @@ export interface ClosedCall {
   told?: boolean;
 }
 
-export function toolReturnMessage(runId: string, call: Pick<ClosedCall, 'toolCallId' | 'output' | 'status'>): ToolReturnMessage {
-  const id = newMessageId();
-  return {
-    id,
-    date: isoSeconds(),
-    message_type: 'tool_return_message',
-    otid: otidFor(id, 0),
-    run_id: runId,
-    step_id: null,
-    tool_return: call.output,
-    status: call.status,
-    tool_call_id: call.toolCallId,
-    stdout: null,
-    stderr: null,
-  };
-}
 
 /**
  * Closes an assistant turn's tool calls outside the tool phase: a tool_return message for each
@@ -36,7 +20,7 @@ export function toolReturnMessage(runId: string, call: Pick<ClosedCall, 'toolCal
  */
 export function closeToolCalls(store: Store, agentId: string, runId: string, calls: readonly ClosedCall[]): void {
   if (calls.length === 0) return;
-  store.appendMessages(runId, agentId, calls.filter((c) => !c.told).map((c) => toolReturnMessage(runId, c)));
+  store.appendMessages(runId, agentId, calls.filter((c) => !c.told).map((c) => toolReturnMessage(runId, null, c)));
   const content: ToolResultBlock[] = calls.map((c) => ({ type: 'tool_result', tool_use_id: c.toolCallId, content: c.output, ...(c.status === 'error' ? { is_error: true } : {}) }));
   store.appendHistory(agentId, runId, [{ role: 'user', content }]);
 }

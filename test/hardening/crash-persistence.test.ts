@@ -1,15 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lettaFrames, ofType, TestClient, type Frame } from '../support/service-harness.js';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 
 /**
  * Item 7: what a client has seen survives a `kill -9`. The real command line (dist/, via
  * bin/letta-stream.js: run `npm run build` first), killed with SIGKILL while steps stream.
  */
-const bin = path.resolve('bin/letta-stream.js');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'letta-stream-kill-'));
 const children: ChildProcess[] = [];
 afterAll(() => {
@@ -17,16 +17,10 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function serve(data: string): Promise<{ child: ChildProcess; url: string; wsUrl: string }> {
-  const env = { ...process.env, ANTHROPIC_API_KEY: '', LETTA_STREAM_TOKEN: '' };
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', data], { env });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  await expect.poll(() => out, { timeout: 15_000 }).toContain('demo agent:');
-  const m = /listening on (http:\/\/\S+) \(WebSocket (ws:\/\/\S+)\)/.exec(out)!;
-  return { child, url: m[1]!, wsUrl: m[2]! };
+async function serve(data: string): Promise<ServerProcess> {
+  const s = await startServerProcess({ dataDir: data });
+  children.push(s.child);
+  return s;
 }
 
 type Json = Record<string, any>;

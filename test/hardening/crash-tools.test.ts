@@ -1,30 +1,21 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { TestClient, type Frame } from '../support/service-harness.js';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 
 /**
  * Item 6: after `kill -9` mid-tool, recovery closes only the calls that have no stored result,
  * and every call ends with exactly one tool return in the Letta messages and exactly one
  * tool_result in the Anthropic history. The real `serve` process (built bin) on one data dir.
  */
-const bin = path.resolve('bin/letta-stream.js');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'letta-stream-crash-tools-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function serve(data: string): Promise<{ child: ChildProcess; url: string; wsUrl: string }> {
-  const env = { ...process.env, ANTHROPIC_API_KEY: '', LETTA_STREAM_TOKEN: '' };
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', data], { env });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  await expect.poll(() => out, { timeout: 10_000 }).toContain('demo agent:');
-  const m = /listening on (http:\/\/\S+) \(WebSocket (ws:\/\/\S+)\)/.exec(out)!;
-  return { child, url: m[1]!, wsUrl: m[2]! };
-}
+const serve = (data: string): Promise<ServerProcess> => startServerProcess({ dataDir: data });
 
 // Test reads of our own JSON responses.
 type Json = Record<string, any>;
