@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -44,6 +44,7 @@ export function lockDataDir(dataDir: string): InstanceLock {
   return {
     release() {
       if (!db.open) return;
+      rmSync(pidFile, { force: true });
       db.exec('ROLLBACK');
       db.close();
     },
