@@ -67,6 +67,12 @@ describe('runs over WebSocket', () => {
     expect(ret[0]).toMatchObject({ status: 'success', tool_return: expect.stringContaining('42') });
     expect(text(frames, 'assistant_message')).toContain('42');
     expect((await getJson(`${h.server.url}/v1/runs/${runId}`)).usage.step_count).toBe(2);
+    // The tool return belongs to the step that called the tool; the answer is the next step.
+    const call = ofType(frames, 'tool_call_message')[0]!;
+    expect(ret[0]!.step_id).toBe(call.step_id);
+    const answerStep = ofType(frames, 'assistant_message')[0]!.step_id;
+    expect(answerStep).not.toBe(call.step_id);
+    expect(new Set(lettaFrames(frames).map((f) => f.step_id).filter(Boolean))).toEqual(new Set([call.step_id, answerStep]));
   });
 
   it('a tool error becomes an error tool return, and the run goes on', async () => {

@@ -49,6 +49,8 @@ const CANCELLED_RESULT = 'cancelled: the run was cancelled before this tool call
  */
 export class RunDriver implements RunIO {
   private step: StepOptions | null = null;
+  /** The current step has been recorded: the next beginStep/stepOptions opens a new one. */
+  private stepEnded = true;
   private readonly collector = new MessageCollector();
   private planned: PlannedCall[];
   /** Tool calls shown to the model that still need a tool_result (the history must stay valid). */
@@ -76,7 +78,14 @@ export class RunDriver implements RunIO {
     o.log.subscribe(this.journal);
   }
 
+  /**
+   * Opens a step. XState may build the step's invoke input (stepOptions) before or after the
+   * state's entry action (this), so whichever comes first opens it and the other finds it open:
+   * the stream and the step's tool returns carry one step id.
+   */
   beginStep(): void {
+    if (!this.stepEnded) return;
+    this.stepEnded = false;
     const agent = this.o.agent;
     this.step = {
       interface: agent.interfaceMode,
@@ -90,7 +99,7 @@ export class RunDriver implements RunIO {
   }
 
   stepOptions(): StepOptions {
-    if (!this.step) this.beginStep();
+    this.beginStep();
     return this.step as StepOptions;
   }
 
@@ -115,6 +124,7 @@ export class RunDriver implements RunIO {
   }
 
   recordStep(result: StepResult): void {
+    this.stepEnded = true;
     this.steps++;
     addUsage(this.usage, result.usage);
     if (result.error) this.error = result.error.message;
