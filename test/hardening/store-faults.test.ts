@@ -119,6 +119,24 @@ describe('a full disk mid-run', () => {
   });
 });
 
+describe('a full disk before a turn starts', () => {
+  it('the turn is refused with 503 and a detail (retry later); nothing is left running', async () => {
+    let faults!: FaultyStore;
+    h = await startHarness({ wrapStore: (s) => (faults = faultyStore(s)).store });
+    const agent = h.service.ensureDemoAgent().id;
+    faults.fail(['createRun']);
+    const r = await json(`${h.server.url}/v1/agents/${agent}/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }) });
+    expect(r.status).toBe(503);
+    expect(String(r.body.detail)).toMatch(/database cannot take the write now \(SQLITE_FULL/);
+    c = await TestClient.connect(h.server.wsUrl);
+    c.send({ type: 'run.start', request_id: 'w1', agent_id: agent, messages: [{ role: 'user', content: 'hi' }] });
+    expect(await c.waitFor((f) => f.request_id === 'w1')).toMatchObject({ type: 'error', code: 'unavailable' });
+    faults.heal();
+    expect(h.store.getAgent(agent)?.state).toBe('idle');
+    await nextTurnWorks(c, agent);
+  });
+});
+
 describe('a database locked by another process', () => {
   it('writes give up fast (no multi-second event loop stall), the run fails, and heals once unlocked', async () => {
     h = await startHarness();
