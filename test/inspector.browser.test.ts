@@ -82,6 +82,8 @@ describe('inspector page', () => {
     await page.click('#send');
     await page.waitForSelector(`#stream-chart ${active('streaming.thinking')}`, { timeout: 15_000 });
     await page.waitForSelector(`#stream-chart ${active('streaming.text')}`, { timeout: 15_000 });
+    // the live run's timeline grows as it streams: a span per state change so far
+    expect(await page.locator('#timeline rect.span[y="6"]').count()).toBeGreaterThanOrEqual(2);
     await page.waitForSelector('#frames .stop', { timeout: 15_000 });
     expect(await page.textContent('#frames')).toContain('You said: hello from the page');
     expect(await page.textContent('#frames .stop')).toBe('stop: end_turn');
@@ -191,6 +193,36 @@ describe('inspector page', () => {
     }
     await page.setViewportSize({ width: 1280, height: 800 });
   });
+});
+
+describe('inspector page, a run whose stream is no longer kept', () => {
+  let g: Harness;
+  afterAll(async () => g?.close());
+
+  it('says so on screen (the 404 of its subscription), shows its stored messages, and still replays its timeline', async () => {
+    g = await startHarness({ graceMs: 200 });
+    const r = await fetch(`${g.server.url}/v1/agents/demo/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: '#tool calculator {"expression": "2+2"}' }] }),
+    });
+    const runId = ((await r.json()) as { messages: Array<{ run_id: string }> }).messages[0]!.run_id;
+    await expect.poll(() => g.service.runLog(runId), { timeout: 10_000 }).toBeNull(); // its grace period is over
+    const transitions = (await (await fetch(`${g.server.url}/v1/runs/${runId}/transitions`)).json()) as unknown[];
+    const p = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await p.goto(`${g.server.url}/inspect`);
+    await p.waitForSelector(`#runs [data-run="${runId}"]`);
+    await p.click(`#runs [data-run="${runId}"]`);
+    await p.waitForSelector('#errors .error', { timeout: 10_000 });
+    expect(await p.textContent('#errors')).toContain("This run's frames are no longer kept");
+    await p.waitForSelector('#frames .return.success', { timeout: 10_000 });
+    expect(await p.textContent('#frames')).toContain('stored messages');
+    expect(await p.locator('#timeline rect.span[y="6"]').count()).toBe(transitions.length);
+    await p.keyboard.press('Home');
+    expect(await p.$$eval('#run-chart g.state.active', (gs) => gs.map((x) => x.getAttribute('data-state')))).toEqual(['streaming']);
+    await p.screenshot({ path: `${ARTIFACTS}/inspector-frames-gone.png`, fullPage: true });
+    await p.close();
+  }, 60_000);
 });
 
 /** A free loopback port, so a restarted server is found where the page left it. */
