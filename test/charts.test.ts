@@ -19,6 +19,23 @@ describe('state charts drawn from the machine definitions', () => {
     expect(chart.edges).toContainEqual({ source: 'streaming', target: 'cancelled', event: 'CANCEL', guard: null });
   });
 
+  it('one arrow per source and target: the integrity failures into `failed` are one arrow per mode, their events in a legend', () => {
+    for (const name of Object.keys(MACHINES)) {
+      const svg = chartFiles()[`${name}.svg`]!;
+      const arrows = [...svg.matchAll(/<g class="transition" data-source="([^"]+)" data-target="([^"]+)"/g)].map((m) => `${m[1]} → ${m[2]}`);
+      expect(new Set(arrows).size, name).toBe(arrows.length);
+    }
+    const stream = chartFiles()['stream.svg']!;
+    const intoFailed = [...stream.matchAll(/data-target="failed"/g)].length;
+    const sources = new Set(chartOf(streamMachine).edges.filter((e) => e.target === 'failed').map((e) => e.source));
+    expect(intoFailed).toBe(sources.size); // 7 arrows where there were 17 transitions
+    expect(chartOf(streamMachine).edges.filter((e) => e.target === 'failed').length).toBeGreaterThan(2 * intoFailed);
+    expect(stream).toContain('<tspan font-weight="bold">①</tspan> CONTENT_BLOCK_DELTA [isKnownDelta] · CONTENT_BLOCK_START · MESSAGE_STOP');
+    // CANCEL leaves from any mode, not from the initial one
+    expect(stream).toMatch(/<g class="transition" data-source="streaming" data-target="cancelled">/);
+    expect(stream).toContain('data-any="streaming"');
+  });
+
   it('every machine renders as SVG with one group per state', () => {
     for (const [name, machine] of Object.entries(MACHINES)) {
       const svg = chartFiles()[`${name}.svg`]!;

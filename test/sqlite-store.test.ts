@@ -314,6 +314,21 @@ describe('SqliteStore', () => {
     expect(s.listRunFrames('run-2')).toEqual([]); // cascade
   });
 
+  it('keeps run transitions in seq order, idempotent per seq, not pruned with the frames, deleted with the run', () => {
+    const s = store();
+    s.createAgent(agent('agent-a'));
+    s.createRun(run('run-1', 'agent-a'));
+    const t = (seq: number, runState: string, step: string | null, seqId: number) => ({ seq, at: `2026-01-01T00:00:0${seq}.000Z`, run: runState, step, seqId });
+    s.appendRunTransitions('run-1', [t(2, 'streaming', 'streaming.text', 3), t(1, 'streaming', 'streaming.betweenBlocks', 0)]);
+    s.appendRunTransitions('run-1', [t(2, 'completed', null, 9), t(3, 'completed', null, 9)]);
+    expect(s.listRunTransitions('run-1')).toEqual([t(1, 'streaming', 'streaming.betweenBlocks', 0), t(2, 'streaming', 'streaming.text', 3), t(3, 'completed', null, 9)]);
+    s.finishRun('run-1', 'completed', 'end_turn', usage, null);
+    s.pruneRunFrames('2999-01-01T00:00:00.000Z');
+    expect(s.listRunTransitions('run-1')).toHaveLength(3); // the replay outlives the resume window
+    s.deleteAgent('agent-a');
+    expect(s.listRunTransitions('run-1')).toEqual([]); // cascade
+  });
+
   it('round-trips history in order', () => {
     const s = store();
     s.createAgent(agent('agent-a'));

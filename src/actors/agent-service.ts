@@ -7,13 +7,14 @@ import { isoSeconds, newAgentId, newMessageId, newRunId, otidFor } from '../lett
 import type { InterfaceMode } from '../letta/step-builder.js';
 import { agentNext } from '../machines/agent.machine.js';
 import { runMachine, type RunActor } from '../machines/run.machine.js';
-import type { AgentRecord, RunRecord, Store } from '../store/types.js';
+import type { AgentRecord, RunRecord, RunTransition, Store } from '../store/types.js';
 import { approvalByDefault, toolDefinitions } from '../tools/registry.js';
 import { ServiceError } from './errors.js';
 import { RunDriver, type PlannedCall } from './run-driver.js';
 import { RunFinisher } from './run-finisher.js';
 import { recoverInterruptedRun, restoreRunLog } from './run-recovery.js';
 import { RunLog, type RunLogListener } from './run-log.js';
+import { runStateInspector, TransitionJournal } from './run-transitions.js';
 import { closeInterruptedToolCalls, closeToolCalls, NOT_RUN_SERVER_STOPPED } from './tool-closing.js';
 
 export interface AgentServiceOptions {
@@ -49,18 +50,6 @@ export type RunRequest =
         | { type: 'tool'; tool_call_id: string; tool_return: string; status: 'success' | 'error' }
       >;
     };
-
-/** `{streaming: 'text'}` → `streaming.text`. */
-function statePath(value: unknown): string | null {
-  if (typeof value === 'string') return value;
-  if (value && typeof value === 'object') {
-    const [k, v] = Object.entries(value)[0] ?? [];
-    if (k === undefined) return null;
-    const rest = statePath(v);
-    return rest ? `${k}.${rest}` : k;
-  }
-  return null;
-}
 
 interface LiveRun {
   actor: RunActor;
@@ -272,6 +261,17 @@ export class AgentService {
     return this.live.get(runId)?.log ?? this.ended.get(runId)?.log ?? null;
   }
 
+  /**
+   * A run's state changes in order: the live log's (the newest, not all written yet) while the
+   * run is in memory, else the stored ones.
+   */
+  runTransitions(runId: string): RunTransition[] {
+    this.getRun(runId); // not_found when unknown
+    const log = this.runLog(runId);
+    if (log && log.transitions.length > 0) return [...log.transitions];
+    return this.store.listRunTransitions(runId);
+  }
+
   get liveRunCount(): number {
     return this.live.size;
   }
@@ -316,21 +316,19 @@ export class AgentService {
       onFinished: () => this.release(runId),
       onWarning: (m) => this.o.warn?.(m),
     });
-    let runState = 'starting';
-    let stepState: string | null = null;
+    // The run's and its step's active states, from XState inspection: into the log (inspectors
+    // get them live) and, in batches, into the store (any run can be replayed later).
+    const transitions = new TransitionJournal(this.store, log, (m) => this.o.warn?.(m));
+    const trackStates = runStateInspector((state) => {
+      if (log.setState(state)) transitions.changed(state);
+    });
     const actor: RunActor = createActor(runMachine, {
       input: { runId, maxSteps: maxSteps ?? agent.maxSteps, resumesWithTools: decided.length > 0, io: driver },
-      // Inspection: the run's and its step's active states go to the log for inspectors, and
-      // every event to a configured inspector (the Stately inspector with --inspect).
+      // Inspection: the run's states as above, and every event to a configured inspector (the
+      // Stately inspector with --inspect).
       inspect: (ev: InspectionEvent) => {
         this.o.inspect?.(ev);
-        if (ev.type !== '@xstate.snapshot') return;
-        const value = statePath((ev.snapshot as { value?: unknown }).value);
-        if (value === null) return;
-        if (ev.actorRef === actor) runState = value;
-        else if ((ev.actorRef as { id?: string }).id === 'step') stepState = value;
-        else return;
-        log.setState({ run: runState, step: runState === 'streaming' ? stepState : null });
+        trackStates(ev);
       },
     });
     this.live.set(runId, { actor, log, agentId: agent.id });

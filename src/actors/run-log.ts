@@ -1,4 +1,5 @@
 import type { LettaFrame, RunStatus, StopReasonType } from '../letta/frames.js';
+import type { RunTransition } from '../store/types.js';
 
 /** The end of a run as subscribers see it: the WebSocket form of `data: [DONE]`. */
 export interface RunEnd {
@@ -21,7 +22,7 @@ export interface RunLogListener {
   frame(entry: LogEntry): void;
   end(end: RunEnd): void;
   /** The run's active states changed (for inspectors); not part of the Letta stream. */
-  state?(state: RunState): void;
+  state?(state: RunTransition): void;
 }
 
 /** Where the run and its current step are in their charts, as dotted state paths. */
@@ -39,7 +40,8 @@ export class RunLog {
   private readonly entries: LogEntry[] = [];
   private readonly listeners = new Set<RunLogListener>();
   private ended: RunEnd | null = null;
-  private current: RunState | null = null;
+  /** Every change of the run's active states, in order (the last one is the current state). */
+  private readonly changes: RunTransition[] = [];
 
   constructor(
     readonly runId: string,
@@ -82,11 +84,28 @@ export class RunLog {
     return this.entries.slice(seq);
   }
 
-  /** Records the run's active states and tells the subscribers that want them. */
-  setState(state: RunState): void {
-    if (this.current && this.current.run === state.run && this.current.step === state.step) return;
-    this.current = state;
-    for (const l of this.listeners) l.state?.(state);
+  /** The run's state changes so far, in order. */
+  get transitions(): readonly RunTransition[] {
+    return this.changes;
+  }
+
+  /** The state changes after the `seq`-th (for the transition journal's batches). */
+  transitionsAfter(seq: number): RunTransition[] {
+    return this.changes.slice(seq);
+  }
+
+  /**
+   * Records the run's active states, when they changed, with the time and the last seq_id, and
+   * tells the subscribers that want them. Also after the end (the final state is entered as the
+   * run closes its log). Returns the recorded transition, or null when nothing changed.
+   */
+  setState(state: RunState, at: Date = new Date()): RunTransition | null {
+    const current = this.changes.at(-1);
+    if (current && current.run === state.run && current.step === state.step) return null;
+    const t: RunTransition = { seq: this.changes.length + 1, at: at.toISOString(), run: state.run, step: state.step, seqId: this.lastSeq };
+    this.changes.push(t);
+    for (const l of this.listeners) l.state?.(t);
+    return t;
   }
 
 
@@ -99,7 +118,8 @@ export class RunLog {
 
   /** Replays entries after `afterSeq`, then (if the run goes on) delivers live ones. Returns an unsubscribe. */
   subscribe(listener: RunLogListener, afterSeq = 0): () => void {
-    if (this.current) listener.state?.(this.current);
+    const current = this.changes.at(-1);
+    if (current) listener.state?.(current);
     for (let i = Math.max(0, afterSeq); i < this.entries.length; i++) listener.frame(this.entries[i] as LogEntry);
     if (this.ended) {
       listener.end(this.ended);

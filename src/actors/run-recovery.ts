@@ -50,6 +50,9 @@ export function recoverInterruptedRun(store: Store, run: RunRecord, reason: stri
   store.transaction(() => {
     store.appendMessages(run.id, run.agentId, [...collector.take(), ...closings]);
     store.appendRunFrames(run.id, tail.map((f) => stamp(f, run.id, ++seq)));
+    // Its replay ends where the run did: failed, after the frames that close it.
+    const last = store.listRunTransitions(run.id).at(-1);
+    store.appendRunTransitions(run.id, [{ seq: (last?.seq ?? 0) + 1, at: new Date().toISOString(), run: 'failed', step: null, seqId: seq }]);
   });
 }
 

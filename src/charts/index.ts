@@ -15,8 +15,9 @@ export function renderChart(name: string, format: ChartFormat): string {
   if (!machine) throw new Error(`no machine "${name}" (known: ${Object.keys(MACHINES).join(', ')})`);
   const chart = chartOf(machine);
   if (format === 'json') return JSON.stringify(chart, null, 2) + '\n';
-  // the stream machine's modes sit side by side: left-to-right keeps its chart readable
-  return format === 'mermaid' ? toMermaid(chart) : toSvg(chart, name === 'stream' ? 'LR' : 'TB');
+  // the stream machine's modes sit side by side: left-to-right keeps its chart readable; its
+  // CANCEL and upstream errors leave from any mode (an `any` mark, not betweenBlocks)
+  return format === 'mermaid' ? toMermaid(chart) : toSvg(chart, name === 'stream' ? 'LR' : 'TB', { anyMarks: name === 'stream' });
 }
 
 /** The files in docs/charts: `<machine>.svg` and `<machine>.mmd` for every machine. */

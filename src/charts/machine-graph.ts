@@ -65,3 +65,57 @@ export function chartOf(machine: AnyStateMachine): Chart {
   for (const child of Object.values(root.states)) walk(child, null);
   return { id: machine.id, initial: root.initial?.target?.[0] ? idOf(root.initial.target[0]) : null, nodes, edges };
 }
+
+/** An arrow as drawn: one per source and target; several events on it are one label each. */
+export interface DrawnEdge {
+  source: string;
+  target: string;
+  /** One line per event, or the one legend key that stands for them. */
+  lines: string[];
+  events: ChartEdge[];
+}
+
+export interface DrawnChart {
+  edges: DrawnEdge[];
+  /** `①` → the events of every arrow labelled `①`. */
+  legend: Array<{ key: string; text: string }>;
+}
+
+const KEYS = '①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳';
+export const eventLabel = (e: { event: string; guard: string | null }) =>
+  `${e.event.replace(/^xstate\.done\.actor\./, 'done: ').replace(/^xstate\.error\.actor\./, 'error: ')}${e.guard ? ` [${e.guard}]` : ''}`;
+
+/**
+ * The arrows to draw: the transitions from one state to another are one arrow, labelled with
+ * its events one per line. The same several events on more than one arrow (the stream machine's
+ * integrity failures from every mode: a cut-off block, a delta of another mode) get a key such as
+ * `①` instead, and the legend says which events that is: the chart says it once.
+ */
+export function drawnEdges(chart: Chart): DrawnChart {
+  const groups = new Map<string, DrawnEdge>();
+  for (const e of chart.edges) {
+    const id = `${e.source}\u0000${e.target}`;
+    const g = groups.get(id) ?? { source: e.source, target: e.target, lines: [], events: [] };
+    g.events.push(e);
+    g.lines.push(eventLabel(e));
+    groups.set(id, g);
+  }
+  const edges = [...groups.values()];
+  const text = (g: DrawnEdge) => g.lines.join(' · ');
+  const uses = new Map<string, number>();
+  for (const g of edges) if (g.lines.length > 1) uses.set(text(g), (uses.get(text(g)) ?? 0) + 1);
+  const keys = new Map<string, string>();
+  const legend: DrawnChart['legend'] = [];
+  for (const g of edges) {
+    const t = text(g);
+    if (g.lines.length < 2 || (uses.get(t) ?? 0) < 2) continue;
+    let key = keys.get(t);
+    if (!key) {
+      key = [...KEYS][keys.size] ?? `(${keys.size + 1})`;
+      keys.set(t, key);
+      legend.push({ key, text: t });
+    }
+    g.lines = [key];
+  }
+  return { edges, legend };
+}

@@ -1,7 +1,6 @@
-import type { Chart, ChartNode } from './machine-graph.js';
+import { drawnEdges, type Chart, type ChartNode } from './machine-graph.js';
 
 const mid = (id: string) => id.replace(/\./g, '__');
-const label = (e: { event: string; guard: string | null }) => `${e.event.replace(/^xstate\.done\.actor\./, 'done: ').replace(/^xstate\.error\.actor\./, 'error: ')}${e.guard ? ` [${e.guard}]` : ''}`;
 
 /** Mermaid `stateDiagram-v2` text for a chart (nested states as composite states). */
 export function toMermaid(chart: Chart): string {
@@ -20,6 +19,14 @@ export function toMermaid(chart: Chart): string {
   };
   if (chart.initial) lines.push(`  [*] --> ${mid(chart.initial)}`);
   for (const n of children(null)) emit(n, '  ');
-  for (const e of chart.edges) lines.push(`  ${mid(e.source)} --> ${mid(e.target)} : ${label(e)}`);
+  // one arrow per source and target; several events on it: its key, and the legend as a note
+  const { edges, legend } = drawnEdges(chart);
+  for (const e of edges) lines.push(`  ${mid(e.source)} --> ${mid(e.target)} : ${e.lines.join(' · ')}`);
+  if (legend.length) {
+    const anchor = mid(edges.find((e) => legend.some((l) => l.key === e.lines[0]))!.target);
+    lines.push(`  note right of ${anchor}`);
+    for (const l of legend) lines.push(`    ${l.key} ${l.text}`);
+    lines.push('  end note');
+  }
   return lines.join('\n') + '\n';
 }

@@ -3,6 +3,8 @@ import { REPLAY_USAGE, runReplay, UsageError } from './replay.js';
 import { runServe, SERVE_USAGE, StartError } from './serve.js';
 import { CHART_USAGE, runChart } from './chart.js';
 import { CHAT_USAGE, runChat } from './chat.js';
+import { REPLAY_RUN_USAGE, runReplayRun } from './replay-run.js';
+import { RunReaderError } from '../store/run-reader.js';
 
 const USAGE = `letta-stream: Letta-style agent turns on the Anthropic Messages API, streamed as Letta messages
 
@@ -11,6 +13,7 @@ commands:
   replay FILE.sse [options]   replay a recorded Anthropic stream, print the Letta frames
   chart [run|stream|agent]    print a machine's state chart (svg, mermaid or json)
   chat [options]              talk to an agent in the terminal
+  replay-run RUN_ID [options] print a stored run's state changes and frames, in order
   help                        this text
 
 ${SERVE_USAGE}
@@ -19,7 +22,9 @@ ${REPLAY_USAGE}
 
 ${CHART_USAGE}
 
-${CHAT_USAGE}`;
+${CHAT_USAGE}
+
+${REPLAY_RUN_USAGE}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -27,6 +32,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'replay':
         return runReplay(rest);
+      case 'replay-run':
+        return runReplayRun(rest);
       case 'chat':
         return await runChat(rest);
       case 'chart':
@@ -49,6 +56,10 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (err instanceof StartError) {
+      process.stderr.write(`letta-stream ${command}: ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof RunReaderError) {
       process.stderr.write(`letta-stream ${command}: ${err.message}\n`);
       return 1;
     }

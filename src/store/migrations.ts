@@ -85,6 +85,23 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description: 'run_transitions: every change of a run\'s and its step\'s active states, for replay',
+    up(db) {
+      db.exec(`
+        CREATE TABLE run_transitions (
+          run_id     TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+          seq        INTEGER NOT NULL,                      -- 1, 2, 3, … per run
+          at         TEXT NOT NULL,                         -- ISO 8601 with milliseconds
+          run_state  TEXT NOT NULL,                         -- dotted path in the run chart
+          step_state TEXT,                                  -- dotted path in the stream chart (while streaming)
+          seq_id     INTEGER NOT NULL,                      -- the last frame's seq_id when it happened
+          PRIMARY KEY (run_id, seq)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes and understands. */

@@ -10,6 +10,7 @@ import type {
   HistoryTurn,
   PendingToolCall,
   RunRecord,
+  RunTransition,
   Store,
   StoredFrame,
   UsageTotals,
@@ -302,7 +303,25 @@ interface Statements {
   listFrames: Stmt<[string], StoredFrame>;
   deleteFrames: Stmt<[string]>;
   pruneFrames: Stmt<[string]>;
+
+  insertTransition: Stmt<[TransitionRow & { run_id: string }]>;
+  listTransitions: Stmt<[string], TransitionRow>;
 }
+
+interface TransitionRow {
+  seq: number;
+  at: string;
+  run_state: string;
+  step_state: string | null;
+  seq_id: number;
+}
+
+export function transitionFromRow(r: TransitionRow): RunTransition {
+  return { seq: r.seq, at: r.at, run: r.run_state, step: r.step_state, seqId: r.seq_id };
+}
+
+/** The columns of run_transitions, for readers that open the file themselves (`replay-run`). */
+export const LIST_TRANSITIONS_SQL = 'SELECT seq, at, run_state, step_state, seq_id FROM run_transitions WHERE run_id = ? ORDER BY seq';
 
 /** The embedded default `Store`: one SQLite file (WAL), synchronous calls via better-sqlite3. */
 export class SqliteStore implements Store {
@@ -313,6 +332,7 @@ export class SqliteStore implements Store {
   private readonly appendHistoryTx: (agentId: string, runId: string, turns: readonly HistoryTurn[]) => void;
   private readonly failInterruptedTx: (reason: string) => string[];
   private readonly appendFramesTx: (runId: string, frames: readonly StoredFrame[]) => void;
+  private readonly appendTransitionsTx: (runId: string, transitions: readonly RunTransition[]) => void;
 
   constructor(options: SqliteStoreOptions) {
     this.file = options.file;
@@ -343,6 +363,9 @@ export class SqliteStore implements Store {
     });
     this.appendFramesTx = this.db.transaction((runId: string, frames: readonly StoredFrame[]) => {
       for (const f of frames) s.insertFrame.run(runId, f.seq, f.json);
+    });
+    this.appendTransitionsTx = this.db.transaction((runId: string, transitions: readonly RunTransition[]) => {
+      for (const t of transitions) s.insertTransition.run({ run_id: runId, seq: t.seq, at: t.at, run_state: t.run, step_state: t.step, seq_id: t.seqId });
     });
     this.failInterruptedTx = this.db.transaction((reason: string): string[] => {
       const at = now();
@@ -500,6 +523,17 @@ export class SqliteStore implements Store {
     return this.stmts.pruneFrames.run(endedBefore).changes;
   }
 
+  // transitions
+
+  appendRunTransitions(runId: string, transitions: readonly RunTransition[]): void {
+    if (transitions.length === 0) return;
+    this.appendTransitionsTx(runId, transitions);
+  }
+
+  listRunTransitions(runId: string): RunTransition[] {
+    return this.stmts.listTransitions.all(runId).map(transitionFromRow);
+  }
+
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
   }
@@ -620,5 +654,11 @@ function prepareStatements(db: Database.Database): Statements {
          SELECT id FROM runs WHERE status <> 'running' AND completed_at IS NOT NULL AND completed_at < ?
        )`,
     ),
+
+    insertTransition: db.prepare<[TransitionRow & { run_id: string }]>(
+      `INSERT OR IGNORE INTO run_transitions (run_id, seq, at, run_state, step_state, seq_id)
+         VALUES (@run_id, @seq, @at, @run_state, @step_state, @seq_id)`,
+    ),
+    listTransitions: db.prepare<[string], TransitionRow>(LIST_TRANSITIONS_SQL),
   };
 }

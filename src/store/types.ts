@@ -63,6 +63,20 @@ export interface StoredFrame {
   json: string;
 }
 
+/**
+ * One change of a run's active states (the run chart's and, while streaming, its step's), as
+ * XState inspection saw it: when, and after which frame (`seqId`: the run's last seq_id then).
+ */
+export interface RunTransition {
+  /** 1, 2, 3, … per run. */
+  seq: number;
+  /** ISO 8601 with milliseconds. */
+  at: string;
+  run: string;
+  step: string | null;
+  seqId: number;
+}
+
 /** One turn of the agent's conversation in Anthropic's format (content blocks as the API takes them). */
 export interface HistoryTurn {
   role: 'user' | 'assistant';
@@ -117,6 +131,14 @@ export interface Store {
   deleteRunFrames(runId: string): void;
   /** Deletes the frames of runs that ended before `endedBefore` (ISO 8601); returns how many frames went. */
   pruneRunFrames(endedBefore: string): number;
+
+  /**
+   * A run's state changes, written in batches with its frames; kept with the run (deleted with it)
+   * so any finished run can be replayed. Idempotent per (run, seq).
+   */
+  appendRunTransitions(runId: string, transitions: readonly RunTransition[]): void;
+  /** In seq order. */
+  listRunTransitions(runId: string): RunTransition[];
 
   /** Runs `fn` as one transaction: every write in it is stored, or none (it rethrows). */
   transaction<T>(fn: () => T): T;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { AgentService } from '../actors/agent-service.js';
 import { httpStatusFor, ServiceError, toServiceError } from '../actors/errors.js';
-import type { AgentRecord, RunRecord } from '../store/types.js';
+import type { AgentRecord, RunRecord, RunTransition } from '../store/types.js';
 import { issuesOf } from './protocol.js';
 import { assertWellFormed } from './well-formed.js';
 
@@ -94,6 +94,11 @@ export function runJson(r: RunRecord) {
   };
 }
 
+/** A run's state change as the API and the replay show it. */
+export function transitionJson(t: RunTransition) {
+  return { seq: t.seq, at: t.at, run: t.run, step: t.step, seq_id: t.seqId };
+}
+
 type Handler = (params: Record<string, string>, body: () => Promise<unknown>, query: URLSearchParams) => unknown;
 
 /** Letta's paths on the same port as the WebSocket. Every body is parsed with zod; errors are JSON. */
@@ -182,6 +187,7 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
       const u = service.getRun(p.id as string).usage;
       return { completion_tokens: u?.completion_tokens ?? 0, prompt_tokens: u?.prompt_tokens ?? 0, total_tokens: u?.total_tokens ?? 0, step_count: u?.step_count ?? 0 };
     }),
+    route('GET', '/v1/runs/:id/transitions', (p) => service.runTransitions(p.id as string).map(transitionJson)),
     route('GET', '/v1/runs/:id/messages', (p) => {
       service.getRun(p.id as string);
       return service.store.listRunMessages(p.id as string);

@@ -54,7 +54,8 @@ export type ServerFrame =
   | { type: 'run.cancel.result'; request_id: string; run_id: string; cancelled: boolean; status: string }
   | { type: 'agent.cancel.result'; request_id: string; agent_id: string; cancelled_runs: string[]; denied_tool_calls: string[] }
   | { type: 'run.end'; run_id: string; status: RunStatus; stop_reason: StopReasonType }
-  | { type: 'run.state'; run_id: string; run: string; step: string | null }
+  /** A change of the run's active states: the `seq`-th, at `at`, after the frame `seq_id`. */
+  | { type: 'run.state'; run_id: string; run: string; step: string | null; seq: number; at: string; seq_id: number }
   | { type: 'error'; request_id?: string; code: ErrorCode; message: string; issues?: Array<{ path: string; message: string }> };
 
 /** zod issues as `{path, message}` pairs a client can show next to a field. */

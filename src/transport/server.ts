@@ -100,7 +100,7 @@ export async function startServer(o: LettaStreamServerOptions): Promise<LettaStr
     if (!tokenMatches(token, req, url)) throw new ServiceError('unauthorized', 'missing or wrong token: send Authorization: Bearer <LETTA_STREAM_TOKEN>');
     // The inspector page and its charts: the package's own files, no CDN.
     if (req.method === 'GET' && (url.pathname === '/inspect' || url.pathname === '/inspect/')) return sendInspectorPage(res);
-    const chart = req.method === 'GET' ? /^\/inspect\/charts\/(run|stream)\.svg$/.exec(url.pathname) : null;
+    const chart = req.method === 'GET' ? /^\/inspect\/charts\/(run|stream|agent)\.svg$/.exec(url.pathname) : null;
     if (chart) {
       res.writeHead(200, { 'content-type': 'image/svg+xml' });
       return void res.end(renderChart(chart[1]!, 'svg'));

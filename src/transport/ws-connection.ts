@@ -142,7 +142,7 @@ export class WsConnection {
           this.lastSeq.set(runId, entry.seq);
           this.send(entry.json);
         },
-        state: (st) => this.send({ type: 'run.state', run_id: runId, run: st.run, step: st.step }),
+        state: (t) => this.send({ type: 'run.state', run_id: runId, run: t.run, step: t.step, seq: t.seq, at: t.at, seq_id: t.seqId }),
         end: (end: RunEnd) => {
           ended = true;
           this.send(end);

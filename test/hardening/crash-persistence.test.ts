@@ -59,6 +59,13 @@ describe('a crash mid-step (SIGKILL)', () => {
       expect(await getJson(`${second.url}/v1/runs/${runId}`)).toMatchObject({ status: 'failed', stop_reason: 'error', error: 'the server stopped while the run was in progress' });
     }
 
+    // Its replay: the state changes journaled before the kill (streaming text), then `failed`,
+    // recorded by the recovery after the frames that close the run.
+    const transitions = (await getJson(`${second.url}/v1/runs/${textRun}/transitions`)) as unknown as Array<{ run: string; step: string | null; seq_id: number }>;
+    expect(transitions.some((t) => t.step === 'streaming.text')).toBe(true);
+    expect(transitions.at(-1)).toMatchObject({ run: 'failed', step: null });
+    expect(transitions.at(-1)!.seq_id).toBe(Math.max(...transitions.map((t) => t.seq_id)));
+
     // The messages: consolidated per part, holding at least what was seen before the last batch.
     const textMessages = (await getJson(`${second.url}/v1/runs/${textRun}/messages`)) as unknown as Frame[];
     expect(textMessages.map((m) => m.message_type)).toEqual(['user_message', 'reasoning_message', 'assistant_message']);

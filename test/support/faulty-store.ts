@@ -17,6 +17,7 @@ export const WRITE_METHODS = [
   'appendRunFrames',
   'deleteRunFrames',
   'pruneRunFrames',
+  'appendRunTransitions',
 ] as const;
 
 /**

@@ -1,0 +1,93 @@
+import type { InspectionEvent, StateValue } from 'xstate';
+import type { Store } from '../store/types.js';
+import { JOURNAL_FLUSH_MS } from './frame-journal.js';
+import type { RunLog, RunState } from './run-log.js';
+
+/** `{streaming: 'text'}` → `streaming.text`. */
+export function statePath(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') {
+    const [k, v] = Object.entries(value)[0] ?? [];
+    if (k === undefined) return null;
+    const rest = statePath(v);
+    return rest ? `${k}.${rest}` : k;
+  }
+  return null;
+}
+
+/** `streaming.text` → `{streaming: 'text'}` (what `machine.resolveState` takes). */
+export function stateValue(path: string): StateValue {
+  const [head, ...rest] = path.split('.');
+  return rest.length === 0 ? (head as string) : { [head as string]: stateValue(rest.join('.')) };
+}
+
+/** The run chart's final states: a run in one of them has ended. */
+export const FINAL_RUN_STATES: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled']);
+
+/**
+ * The run's and its step's active states from XState inspection (`@xstate.snapshot` of the run
+ * actor — the inspected root — and of its `step` child), reported whenever either changes. The
+ * step's state counts only while the run is `streaming`; nothing is reported before the run
+ * actor's first snapshot (its children start first).
+ */
+export function runStateInspector(onState: (state: RunState) => void): (ev: InspectionEvent) => void {
+  let run: string | null = null;
+  let step: string | null = null;
+  return (ev) => {
+    if (ev.type !== '@xstate.snapshot') return;
+    const value = statePath((ev.snapshot as { value?: unknown }).value);
+    if (value === null) return;
+    if (ev.actorRef.sessionId === ev.rootId) run = value;
+    else if ((ev.actorRef as { id?: string }).id === 'step') step = value;
+    else return;
+    if (run !== null) onState({ run, step: run === 'streaming' ? step : null });
+  };
+}
+
+/**
+ * Writes a run's state changes (the log's transitions) to the store in batches, like the frame
+ * journal: a timer after the first unwritten change, and at once when the run reaches a final
+ * state. They are inspection data: a refused write is reported and recording stops, the run goes on.
+ */
+export class TransitionJournal {
+  private written = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private failed = false;
+  private readonly tick = () => {
+    this.timer = null;
+    this.flush();
+  };
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: RunLog,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  /** A change was recorded in the log. */
+  changed(state: RunState): void {
+    if (this.failed) return;
+    if (FINAL_RUN_STATES.has(state.run)) return this.flush();
+    if (this.timer === null) {
+      this.timer = setTimeout(this.tick, JOURNAL_FLUSH_MS);
+      this.timer.unref();
+    }
+  }
+
+  flush(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.failed) return;
+    const batch = this.log.transitionsAfter(this.written);
+    if (batch.length === 0) return;
+    try {
+      this.store.appendRunTransitions(this.log.runId, batch);
+      this.written += batch.length;
+    } catch (err) {
+      this.failed = true;
+      this.warn(`run ${this.log.runId}: recording its state changes failed (its replay will be incomplete): ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
