@@ -243,7 +243,7 @@ export class AgentService {
       return;
     }
     const runId = agent.activeRunId ?? this.store.listRuns(agent.id, 1)[0]?.id;
-    if (runId) closeToolCalls(this.store, agent.id, runId, pending.map((p) => ({ toolCallId: p.toolCallId, output: p.denied ?? APPROVAL_CALLS_REMOVED, status: 'error' })));
+    if (runId) closeToolCalls(this.store, agent.id, runId, pending.map((p) => ({ toolCallId: p.toolCallId, output: p.denied ?? APPROVAL_CALLS_REMOVED, status: 'error', name: p.name })));
     this.store.setAgentState(agent.id, 'idle', null, []);
   }
 
@@ -426,7 +426,7 @@ export class AgentService {
     const fresh = this.getAgent(agent.id);
     const runId = fresh.activeRunId ?? this.store.listRuns(fresh.id, 1)[0]?.id;
     if (!runIds && fresh.state === 'awaitingApproval' && runId) {
-      closeToolCalls(this.store, fresh.id, runId, fresh.pendingToolCalls.map((p) => ({ toolCallId: p.toolCallId, output: p.denied ?? CANCELLED_WHILE_PENDING, status: 'error' })));
+      closeToolCalls(this.store, fresh.id, runId, fresh.pendingToolCalls.map((p) => ({ toolCallId: p.toolCallId, output: p.denied ?? CANCELLED_WHILE_PENDING, status: 'error', name: p.name })));
       denied.push(...fresh.pendingToolCalls.map((p) => p.toolCallId));
       this.store.setAgentState(fresh.id, 'idle', null, []);
     }
