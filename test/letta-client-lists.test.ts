@@ -229,6 +229,34 @@ describe('shapes and errors as Letta\'s', () => {
     expect(older.messages.find((m) => m.message_type === 'tool_return_message')).toMatchObject({ status: 'error', tool_return: expect.stringContaining('not now') });
   });
 
+  it('role system and assistant input messages: a system event, an assistant turn; the last must be the user\'s', async () => {
+    const agent = h.service.ensureDemoAgent();
+    const r = await letta.agents.messages.create(agent.id, {
+      messages: [
+        { role: 'system', content: 'the user is in a hurry' },
+        { role: 'user', content: 'first question' },
+        { role: 'assistant', content: 'an earlier answer' },
+        { role: 'user', content: 'second question' },
+      ],
+    });
+    expect(r.stop_reason).toMatchObject({ stop_reason: 'end_turn' });
+    const runId = (r.messages[0] as { run_id?: string }).run_id!;
+    const inputs = h.store.listRunMessages(runId).filter((m) => m.message_type === 'user_message' || m.message_type === 'assistant_message').slice(0, 3) as unknown as Array<{ message_type: string; content: string }>;
+    expect(inputs.map((m) => [m.message_type, m.content])).toEqual([
+      ['user_message', '<event>SYSTEM ALERT: the user is in a hurry</event>\n\nfirst question'],
+      ['assistant_message', 'an earlier answer'],
+      ['user_message', 'second question'],
+    ]);
+    expect(h.store.getHistory(agent.id).slice(0, 3).map((t) => t.role)).toEqual(['user', 'assistant', 'user']);
+    // an assistant message right after the agent's own answer, then the user's: still a valid history
+    const again = await letta.agents.messages.create(agent.id, { messages: [{ role: 'assistant', content: 'one more thing' }, { role: 'user', content: 'go on' }] });
+    expect(again.stop_reason).toMatchObject({ stop_reason: 'end_turn' });
+    await expect(letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }] })).rejects.toMatchObject({
+      status: 400,
+      error: { detail: expect.stringContaining('last input message') },
+    });
+  });
+
   it('501 and 405 say x-should-retry: false, so the client sends each request once', async () => {
     let sent = 0;
     const counting = new Letta({

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type Anthropic from '@anthropic-ai/sdk';
 import { createActor, type InspectionEvent } from 'xstate';
-import type { ApprovalResponseMessage, UserMessage } from '../letta/frames.js';
+import type { ApprovalResponseMessage, AssistantMessage, UserMessage } from '../letta/frames.js';
 import { isoSeconds, newAgentId, newMessageId, newRunId, otidFor } from '../letta/ids.js';
 import type { InterfaceMode } from '../letta/step-builder.js';
 import { agentNext } from '../machines/agent.machine.js';
@@ -41,7 +41,13 @@ export interface CreateAgentInput {
 
 /** What a run is started with: user text, or decisions on the tool calls awaiting approval. */
 export type RunRequest =
-  | { kind: 'user'; text: string }
+  | {
+      kind: 'user';
+      /** The user text the model answers. */
+      text: string;
+      /** Letta's earlier input messages of the turn, in order (an assistant message among them). */
+      earlier?: Array<{ role: 'user' | 'assistant'; text: string }>;
+    }
   | {
       kind: 'approvals';
       approvals: Array<
@@ -378,9 +384,15 @@ export class AgentService {
     const id = newMessageId();
     const base = { id, date: isoSeconds(), otid: otidFor(id, 0), run_id: runId, step_id: null };
     if (request.kind === 'user') {
-      const msg: UserMessage = { ...base, message_type: 'user_message', content: request.text };
-      this.store.appendMessages(runId, agent.id, [msg]);
-      this.store.appendHistory(agent.id, runId, [{ role: 'user', content: [{ type: 'text', text: request.text }] }]);
+      // Each input message is a stored message of its own (its own id) and a turn of the history.
+      const inputs = [...(request.earlier ?? []), { role: 'user' as const, text: request.text }];
+      const messages = inputs.map((m, i): UserMessage | AssistantMessage => {
+        const mid = i === inputs.length - 1 ? id : newMessageId();
+        const b = { ...base, id: mid, otid: otidFor(mid, 0) };
+        return m.role === 'user' ? { ...b, message_type: 'user_message', content: m.text } : { ...b, message_type: 'assistant_message', content: m.text };
+      });
+      this.store.appendMessages(runId, agent.id, messages);
+      this.store.appendHistory(agent.id, runId, inputs.map((m) => ({ role: m.role, content: [{ type: 'text', text: m.text }] })));
     } else {
       const msg: ApprovalResponseMessage = {
         ...base,

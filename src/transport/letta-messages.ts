@@ -65,20 +65,29 @@ export const lettaTurnBody = z.looseObject({
 
 const resumeBody = z.looseObject({ starting_after: z.number().int().min(0).nullish() }).nullish();
 
+/** Letta hands a system message to an Anthropic model as a user event (not as instructions). */
+const systemEvent = (text: string) => `<event>SYSTEM ALERT: ${text}</event>`;
+
 export function turnRequest(body: z.infer<typeof lettaTurnBody>): RunRequest {
-  const texts: string[] = [];
+  // Input messages in order; consecutive ones of one role are one turn.
+  const inputs: Array<{ role: 'user' | 'assistant'; text: string }> = [];
   const approvals: Approval[] = [];
-  if (body.input) texts.push(joinText(body.input));
+  const add = (role: 'user' | 'assistant', text: string) => {
+    const last = inputs[inputs.length - 1];
+    if (last?.role === role) last.text += `\n\n${text}`;
+    else inputs.push({ role, text });
+  };
+  if (body.input) add('user', joinText(body.input));
   for (const m of body.messages ?? []) {
     if ('approvals' in m) approvals.push(...m.approvals);
-    else if (m.role !== 'user') throw new ServiceError('invalid_request', `a turn starts with user messages; got role "${m.role}"`);
-    else texts.push(m.text);
+    else add(m.role === 'assistant' ? 'assistant' : 'user', m.role === 'system' ? systemEvent(m.text) : m.text);
   }
-  if (approvals.length && texts.length) throw new ServiceError('invalid_request', 'a turn starts with user messages or with approvals, not both');
+  if (approvals.length && inputs.length) throw new ServiceError('invalid_request', 'a turn starts with user messages or with approvals, not both');
   if (approvals.length) return { kind: 'approvals', approvals };
-  const joined = texts.join('\n\n');
-  if (!joined.trim()) throw new ServiceError('invalid_request', 'send `messages` (or `input`) with some user text');
-  return { kind: 'user', text: joined };
+  const last = inputs.pop();
+  if (!last?.text.trim()) throw new ServiceError('invalid_request', 'send `messages` (or `input`) with some user text');
+  if (last.role !== 'user') throw new ServiceError('invalid_request', 'the last input message must be a user (or system) message: the model answers it');
+  return inputs.length ? { kind: 'user', text: last.text, earlier: inputs } : { kind: 'user', text: last.text };
 }
 
 /** Letta's error body. Retrying would not help any of these, so the client is told not to. */
