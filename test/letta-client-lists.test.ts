@@ -127,12 +127,18 @@ describe('paging: the client\'s for-await ends and yields each item exactly once
 });
 
 describe('filters: served, or refused with a detail', () => {
-  it('agents by name and query_text; tags and other unserved filters refused', async () => {
-    for (const name of ['Alpha', 'alphabet', 'beta']) await letta.agents.create({ name } as never);
+  it('agents by name, query_text and tags (any, or all); unserved filters refused', async () => {
+    await letta.agents.create({ name: 'Alpha', tags: ['red', 'blue'] } as never);
+    await letta.agents.create({ name: 'alphabet', tags: ['red'] } as never);
+    const beta = await letta.agents.create({ name: 'beta' } as never);
+    expect(beta.tags).toEqual([]);
     expect((await all(letta.agents.list({ name: 'alphabet' }))).map((a) => a.name)).toEqual(['alphabet']);
     expect((await all(letta.agents.list({ query_text: 'ALPHA', order: 'asc' }))).map((a) => a.name)).toEqual(['Alpha', 'alphabet']);
-    await expect(all(letta.agents.list({ tags: ['x'] }))).rejects.toMatchObject({ status: 400, error: { detail: expect.stringContaining('tags') } });
-    await expect(all(letta.agents.list({ project_id: 'p' }))).rejects.toMatchObject({ status: 400 });
+    expect((await all(letta.agents.list({ tags: ['blue', 'red'], order: 'asc', limit: 1 }))).map((a) => a.name)).toEqual(['Alpha', 'alphabet']);
+    expect((await all(letta.agents.list({ tags: ['blue', 'red'], match_all_tags: true }))).map((a) => a.name)).toEqual(['Alpha']);
+    await letta.agents.update(beta.id, { tags: ['blue'] });
+    expect((await all(letta.agents.list({ tags: ['blue'], order: 'asc' }))).map((a) => a.name)).toEqual(['Alpha', 'beta']);
+    await expect(all(letta.agents.list({ project_id: 'p' }))).rejects.toMatchObject({ status: 400, error: { detail: expect.stringContaining('project_id') } });
     await expect(all(letta.agents.list({ order_by: 'last_run_completion' } as never))).rejects.toMatchObject({ status: 400 });
     const unknown = await raw('/v1/agents/?colour=blue');
     expect(unknown.status).toBe(400);

@@ -36,6 +36,7 @@ function agent(id: string, over: Partial<AgentRecord> = {}): AgentRecord {
     system: 'You are helpful.',
     tools: ['search', 'send_email'],
     requiresApprovalTools: ['send_email'],
+    tags: [],
     interfaceMode: 'simple',
     maxSteps: 10,
     state: 'idle',
@@ -322,6 +323,12 @@ describe('SqliteStore', () => {
     expect(ids(s.pageAgents({ limit: 10, order: 'asc' }, { name: 'Name agent-2' }))).toEqual(['agent-2']);
     expect(ids(s.pageAgents({ limit: 10, order: 'asc' }, { queryText: 'AGENT-4' }))).toEqual(['agent-4']);
     expect(s.pageAgents({ limit: 1, order: 'asc', after: 'agent-x' })).toEqual({ unknownCursor: 'agent-x' });
+    s.updateAgentConfig({ ...s.getAgent('agent-1')!, tags: ['red', 'blue'] });
+    s.updateAgentConfig({ ...s.getAgent('agent-3')!, tags: ['red'] });
+    expect(s.getAgent('agent-1')!.tags).toEqual(['red', 'blue']);
+    expect(ids(s.pageAgents({ limit: 10, order: 'asc' }, { tags: ['blue', 'red'] }))).toEqual(['agent-1', 'agent-3']);
+    expect(ids(s.pageAgents({ limit: 10, order: 'asc' }, { tags: ['blue', 'red'], matchAllTags: true }))).toEqual(['agent-1']);
+    expect(ids(s.pageAgents({ limit: 10, order: 'asc' }, { tags: ['green'] }))).toEqual([]);
     s.createRun(run('run-1', 'agent-1', { createdAt: '2025-01-01T00:00:00.000Z', status: 'completed', stopReason: 'end_turn' }));
     s.createRun(run('run-2', 'agent-2', { createdAt: '2025-01-02T00:00:00.000Z', status: 'failed', stopReason: 'llm_api_error' }));
     s.createRun(run('run-3', 'agent-1', { createdAt: '2025-01-03T00:00:00.000Z' }));

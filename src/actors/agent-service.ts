@@ -35,6 +35,7 @@ export interface CreateAgentInput {
   requiresApprovalTools?: string[];
   /** The explicit opt-out: workspace-changing tools that run without asking. */
   noApprovalTools?: string[];
+  tags?: string[];
   interfaceMode?: InterfaceMode;
   maxSteps?: number;
 }
@@ -199,6 +200,7 @@ export class AgentService {
       system: input.system ?? 'You are a helpful agent.',
       tools,
       requiresApprovalTools: approval,
+      tags: [...new Set(input.tags ?? [])],
       interfaceMode: input.interfaceMode ?? 'simple',
       maxSteps: input.maxSteps ?? 10,
       state: 'idle',
@@ -212,7 +214,7 @@ export class AgentService {
   }
 
   /** Change an agent's configuration; not while a run holds it. */
-  updateAgent(idOrName: string, patch: Partial<Pick<AgentRecord, 'name' | 'model' | 'system' | 'tools' | 'requiresApprovalTools' | 'maxSteps'>>): AgentRecord {
+  updateAgent(idOrName: string, patch: Partial<Pick<AgentRecord, 'name' | 'model' | 'system' | 'tools' | 'requiresApprovalTools' | 'tags' | 'maxSteps'>>): AgentRecord {
     this.writePendingEnds();
     const agent = this.getAgent(idOrName);
     if (agent.state === 'running') throw new ServiceError('conflict', `agent ${agent.id} is busy with run ${agent.activeRunId}`);

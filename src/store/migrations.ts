@@ -87,7 +87,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 3,
-    description: 'messages_paging: each message row names its stored message (message_id), its type, and the position of its group',
+    description: 'messages_paging_agent_tags: each message row names its stored message (message_id), its type and its group\'s position; agents have tags',
     up(db) {
       // A stored message's parts share its id; paging keeps them together. group_pos is the
       // position of the first part of the row's message, so groups sort by it and parts by position.
@@ -101,6 +101,7 @@ export const MIGRATIONS: readonly Migration[] = [
         CREATE INDEX messages_agent_group ON messages (agent_id, group_pos, position);
         CREATE INDEX messages_run_group ON messages (run_id, group_pos, position);
         CREATE INDEX runs_created ON runs (created_at);
+        ALTER TABLE agents ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';   -- JSON string[]
       `);
     },
   },

@@ -60,6 +60,7 @@ interface AgentRow {
   system: string;
   tools: string;
   requires_approval_tools: string;
+  tags: string;
   interface_mode: string;
   max_steps: number;
   state: string;
@@ -210,6 +211,7 @@ function agentFromRow(row: AgentRow): AgentRecord {
     system: row.system,
     tools: parseJson(t, row.id, 'tools', row.tools, isStringArray),
     requiresApprovalTools: parseJson(t, row.id, 'requires_approval_tools', row.requires_approval_tools, isStringArray),
+    tags: parseJson(t, row.id, 'tags', row.tags, isStringArray),
     interfaceMode: checkEnum(t, row.id, 'interface_mode', row.interface_mode, isInterfaceMode),
     maxSteps: row.max_steps,
     state: checkEnum(t, row.id, 'state', row.state, isAgentState),
@@ -230,6 +232,7 @@ function agentToRow(agent: AgentRecord): AgentRow {
     system: agent.system,
     tools: JSON.stringify(agent.tools),
     requires_approval_tools: JSON.stringify(agent.requiresApprovalTools),
+    tags: JSON.stringify(agent.tags),
     interface_mode: agent.interfaceMode,
     max_steps: agent.maxSteps,
     state: agent.state,
@@ -413,7 +416,7 @@ export class SqliteStore implements Store {
     // Only the configuration columns: state belongs to setAgentState, under the run's finalizer.
     const result = this.db
       .prepare(
-        `UPDATE agents SET name = @name, model = @model, system = @system, tools = @tools, requires_approval_tools = @requires_approval_tools,
+        `UPDATE agents SET name = @name, model = @model, system = @system, tools = @tools, requires_approval_tools = @requires_approval_tools, tags = @tags,
          interface_mode = @interface_mode, max_steps = @max_steps, updated_at = @updated_at WHERE id = @id`,
       )
       .run({ ...agentToRow(agent), updated_at: now() });
@@ -534,9 +537,13 @@ export class SqliteStore implements Store {
   }
 
   pageAgents(page: PageRequest, filter: AgentFilter = {}): Page<AgentRecord> {
+    const tagList = filter.tags?.length ? JSON.stringify(filter.tags) : null;
     const rows = this.pageByCreation<AgentRow>('agents', AGENT_COLS, page, [
       ['name = @name', { name: filter.name ?? null }],
       ['instr(lower(name), lower(@query_text)) > 0', { query_text: filter.queryText ?? null }],
+      filter.matchAllTags
+        ? ['NOT EXISTS (SELECT 1 FROM json_each(@tags) w WHERE w.value NOT IN (SELECT value FROM json_each(agents.tags)))', { tags: tagList }]
+        : ['EXISTS (SELECT 1 FROM json_each(agents.tags) t WHERE t.value IN (SELECT value FROM json_each(@tags)))', { tags: tagList }],
     ]);
     return 'unknownCursor' in rows ? rows : { items: rows.items.map(agentFromRow) };
   }
@@ -662,7 +669,7 @@ function migrate(db: Database.Database, current: number): void {
 }
 
 const AGENT_COLS =
-  'id, name, model, system, tools, requires_approval_tools, interface_mode, max_steps, state, active_run_id, pending_tool_calls, created_at, updated_at';
+  'id, name, model, system, tools, requires_approval_tools, tags, interface_mode, max_steps, state, active_run_id, pending_tool_calls, created_at, updated_at';
 const RUN_COLS = 'id, agent_id, status, stop_reason, usage, error, created_at, completed_at';
 
 function prepareStatements(db: Database.Database): Statements {
@@ -670,7 +677,7 @@ function prepareStatements(db: Database.Database): Statements {
   const runCols = RUN_COLS;
   return {
     insertAgent: db.prepare<[AgentRow]>(
-      `INSERT INTO agents (${agentCols}) VALUES (@id, @name, @model, @system, @tools, @requires_approval_tools,
+      `INSERT INTO agents (${agentCols}) VALUES (@id, @name, @model, @system, @tools, @requires_approval_tools, @tags,
          @interface_mode, @max_steps, @state, @active_run_id, @pending_tool_calls, @created_at, @updated_at)`,
     ),
     getAgent: db.prepare<[string], AgentRow>(`SELECT ${agentCols} FROM agents WHERE id = ?`),

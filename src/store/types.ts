@@ -16,6 +16,8 @@ export interface AgentRecord {
   system: string;
   tools: string[];
   requiresApprovalTools: string[];
+  /** Letta's agent tags (for filtering lists). */
+  tags: string[];
   interfaceMode: InterfaceMode;
   maxSteps: number;
   state: AgentState;
@@ -88,6 +90,9 @@ export interface AgentFilter {
   name?: string | undefined;
   /** The name contains it (case-insensitive). */
   queryText?: string | undefined;
+  /** Has any of these tags (all of them with `matchAllTags`). */
+  tags?: readonly string[] | undefined;
+  matchAllTags?: boolean | undefined;
 }
 
 export interface RunFilter {
@@ -104,7 +109,7 @@ export interface Store {
   getAgent(id: string): AgentRecord | null;
   getAgentByName(name: string): AgentRecord | null;
   listAgents(): AgentRecord[];
-  /** Writes an agent's configuration (name, model, system, tools, approval tools, interface, max steps). */
+  /** Writes an agent's configuration (name, model, system, tools, approval tools, tags, interface, max steps). */
   updateAgentConfig(agent: AgentRecord): void;
   /** Deletes an agent with its runs, messages and history; false when there was none. */
   deleteAgent(id: string): boolean;

@@ -62,6 +62,8 @@ const agentsQuery = z.strictObject({
   sort_by: z.literal('created_at').optional(),
   name: z.string().min(1).optional(),
   query_text: z.string().min(1).optional(),
+  tags: many(z.string().min(1)).optional(),
+  match_all_tags: bool.optional(),
   // Every field is in every answer; what to include changes nothing.
   include: many(z.string()).optional(),
   include_relationships: many(z.string()).optional(),
@@ -93,8 +95,6 @@ const runMessagesQuery = z.strictObject({ ...paging });
 
 /** Filters Letta has that letta-stream does not serve, and why (the 400's detail says it). */
 const REFUSED: Record<string, string> = {
-  tags: 'agents have no tags on letta-stream',
-  match_all_tags: 'agents have no tags on letta-stream',
   project_id: 'there are no projects on letta-stream',
   template_id: 'there are no templates on letta-stream',
   base_template_id: 'there are no templates on letta-stream',
@@ -146,7 +146,7 @@ export function itemsOf<T>(page: Page<T>, what: string): T[] {
 /** `GET /v1/agents/`: Letta's defaults, limit 50, newest first. */
 export function agentsListQuery(q: URLSearchParams): { page: PageRequest; filter: AgentFilter } {
   const p = parseQuery(agentsQuery, q, 'GET /v1/agents/');
-  return { page: pageRequest(p, { limit: 50, order: 'desc' }, p.ascending), filter: { name: p.name, queryText: p.query_text } };
+  return { page: pageRequest(p, { limit: 50, order: 'desc' }, p.ascending), filter: { name: p.name, queryText: p.query_text, tags: p.tags, matchAllTags: p.match_all_tags } };
 }
 
 /** `GET /v1/runs/`: limit 100, newest first; `active` = created or running (unless `statuses` says). */
