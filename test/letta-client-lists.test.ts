@@ -116,6 +116,17 @@ describe('paging: the client\'s for-await ends and yields each item exactly once
     }
   });
 
+  it('with a service token in ?token=, lists still page (the token is no filter)', async () => {
+    const t = await startHarness({ token: 'k3y' });
+    try {
+      const r = await fetch(`${t.server.url}/v1/agents/?token=k3y&limit=1`);
+      expect(r.status).toBe(200);
+      expect(((await r.json()) as Array<{ name: string }>).map((a) => a.name)).toEqual(['demo']);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('an unknown cursor is a 404, a bad limit a 400 about the query string', async () => {
     const agent = h.service.ensureDemoAgent();
     const nope = await raw(`/v1/agents/${agent.id}/messages?after=message-nope`);
@@ -246,6 +257,7 @@ describe('shapes and errors as Letta\'s', () => {
       ],
     });
     expect(r.stop_reason).toMatchObject({ stop_reason: 'end_turn' });
+    expect(r.messages.map((m) => m.message_type)).toEqual(['reasoning_message', 'assistant_message']); // the response, not the input
     const runId = (r.messages[0] as { run_id?: string }).run_id!;
     const inputs = h.store.listRunMessages(runId).filter((m) => m.message_type === 'user_message' || m.message_type === 'assistant_message').slice(0, 3) as unknown as Array<{ message_type: string; content: string }>;
     expect(inputs.map((m) => [m.message_type, m.content])).toEqual([

@@ -112,6 +112,7 @@ const REFUSED: Record<string, string> = {
 function queryObject(q: URLSearchParams): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const key of new Set(q.keys())) {
+    if (key === 'token') continue; // the service token (see auth.ts), not a filter
     const values = q.getAll(key).filter((v) => v !== '');
     if (values.length) out[key] = values.length === 1 ? (values[0] as string) : values;
   }

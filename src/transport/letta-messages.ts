@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AgentService, RunRequest } from '../actors/agent-service.js';
 import { httpStatusFor, ServiceError, toServiceError } from '../actors/errors.js';
 import type { LogEntry, RunEnd } from '../actors/run-log.js';
-import { runStatusFor, type LettaFrame, type StopReasonFrame, type StopReasonType } from '../letta/frames.js';
+import { runStatusFor, type LettaFrame, type LettaMessage, type StopReasonFrame, type StopReasonType } from '../letta/frames.js';
 import { completeMessage } from './letta-lists.js';
 import { followPaced } from './paced-follow.js';
 import { approvalEntry } from './protocol.js';
@@ -236,8 +236,10 @@ export async function handleLettaTurn(
       res.writeHead(failedTurnStatus(stop.stop_reason, detail), { 'content-type': 'application/json', 'x-should-retry': 'false', 'content-length': Buffer.byteLength(json) });
       return void res.end(json);
     }
+    // The response: what the agent said, not the turn's input (user, approval and input assistant messages).
     const hidden = new Set(['user_message', 'approval_response_message']);
-    const messages = service.store.listRunMessages(runId).filter((m) => !hidden.has(m.message_type) && (!types || types.has(m.message_type)));
+    const isInput = (m: LettaMessage) => hidden.has(m.message_type) || (m.message_type === 'assistant_message' && m.step_id === null);
+    const messages = service.store.listRunMessages(runId).filter((m) => !isInput(m) && (!types || types.has(m.message_type)));
     const json = JSON.stringify({
       messages: messages.map(completeMessage),
       stop_reason: stop,
