@@ -96,8 +96,8 @@ export const MIGRATIONS: readonly Migration[] = [
         ALTER TABLE messages ADD COLUMN message_type TEXT;
         ALTER TABLE messages ADD COLUMN group_pos INTEGER;
         UPDATE messages SET message_id = json_extract(message, '$.id'), message_type = json_extract(message, '$.message_type');
+        CREATE INDEX messages_message_id ON messages (message_id, position); -- before the backfill: one index seek per row
         UPDATE messages SET group_pos = (SELECT MIN(m.position) FROM messages m WHERE m.message_id = messages.message_id);
-        CREATE INDEX messages_message_id ON messages (message_id);
         CREATE INDEX messages_agent_group ON messages (agent_id, group_pos, position);
         CREATE INDEX messages_run_group ON messages (run_id, group_pos, position);
         CREATE INDEX runs_created ON runs (created_at);
