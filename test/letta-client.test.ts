@@ -172,15 +172,15 @@ describe('Letta client: agents, history, runs, errors', () => {
     await expect(letta.agents.retrieve(p1.id)).rejects.toMatchObject({ status: 404 });
   });
 
-  it('history and runs: agent messages paged oldest first, runs filtered by agent and status, usage', async () => {
+  it('history and runs: agent messages newest first (Letta\'s default), runs filtered by agent and status, usage', async () => {
     const agent = h.service.ensureDemoAgent();
     await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: 'first' }] });
     const second = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: 'second' }] });
     const history = (await letta.agents.messages.list(agent.id)).getPaginatedItems() as Array<{ message_type: string; content?: unknown }>;
-    expect(history.filter((m) => m.message_type === 'user_message').map((m) => m.content)).toEqual(['first', 'second']);
+    expect(history.filter((m) => m.message_type === 'user_message').map((m) => m.content)).toEqual(['second', 'first']);
+    // limit counts stored messages: the last step's reasoning and text (one message id), then the user's
     const limited = (await (await fetch(`${h.server.url}/v1/agents/${agent.id}/messages?limit=2&order=desc`)).json()) as Array<{ message_type: string }>;
-    expect(limited).toHaveLength(2);
-    expect(limited[0]!.message_type).toBe('assistant_message');
+    expect(limited.map((m) => m.message_type)).toEqual(['assistant_message', 'reasoning_message', 'user_message']);
     const runs = (await letta.runs.list({ agent_id: agent.id } as never)).getPaginatedItems();
     expect(runs).toHaveLength(2);
     expect(runs.every((r) => r.status === 'completed')).toBe(true);

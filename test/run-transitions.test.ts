@@ -17,7 +17,7 @@ quietStoppedActorWarnings();
 function storeWithRun(): SqliteStore {
   const store = new SqliteStore({ file: ':memory:' });
   const now = new Date().toISOString();
-  store.createAgent({ id: 'agent-x', name: 'x', model: 'm', system: '', tools: [], requiresApprovalTools: [], interfaceMode: 'simple', maxSteps: 3, state: 'running', activeRunId: 'run-x', pendingToolCalls: [], createdAt: now, updatedAt: now });
+  store.createAgent({ id: 'agent-x', name: 'x', model: 'm', system: '', tools: [], requiresApprovalTools: [], interfaceMode: 'simple', maxSteps: 3, state: 'running', activeRunId: 'run-x', pendingToolCalls: [], tags: [], createdAt: now, updatedAt: now });
   store.createRun({ id: 'run-x', agentId: 'agent-x', status: 'running', stopReason: null, usage: null, error: null, createdAt: now, completedAt: null });
   return store;
 }

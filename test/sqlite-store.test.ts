@@ -4,7 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LettaMessage } from '../src/letta/frames.js';
-import { SCHEMA_VERSION } from '../src/store/migrations.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../src/store/migrations.js';
 import { SQLITE_FILE_NAME, SqliteStore, StoreError, openSqliteStore } from '../src/store/sqlite-store.js';
 import type { AgentRecord, HistoryTurn, PendingToolCall, RunRecord, UsageTotals } from '../src/store/types.js';
 
@@ -36,6 +36,7 @@ function agent(id: string, over: Partial<AgentRecord> = {}): AgentRecord {
     system: 'You are helpful.',
     tools: ['search', 'send_email'],
     requiresApprovalTools: ['send_email'],
+    tags: [],
     interfaceMode: 'simple',
     maxSteps: 10,
     state: 'idle',
@@ -275,6 +276,84 @@ describe('SqliteStore', () => {
     expect(s.listAgentMessages('agent-a', 3).map((m) => m.id)).toEqual(['m3', 'm4', 'm5']);
     expect(s.listAgentMessages('agent-a', 0)).toEqual([]);
     expect(s.listAgentMessages('agent-b').map((m) => m.id)).toEqual(['mb']);
+  });
+
+  it('pages messages by stored message: parts of one id stay together, cursors in the page\'s order, types, unknown cursors', () => {
+    const s = store();
+    s.createAgent(agent('agent-a'));
+    s.createRun(run('run-1', 'agent-a'));
+    s.createRun(run('run-2', 'agent-a'));
+    const part = (id: string, n: number, runId = 'run-1', type: 'assistant_message' | 'reasoning_message' = 'assistant_message'): LettaMessage =>
+      type === 'assistant_message'
+        ? { ...assistant(id, runId, `${id}.${n}`), otid: `${id}-${n}` }
+        : { message_type: 'reasoning_message', id, date: '2025-01-01T00:00:00.000Z', otid: `${id}-${n}`, run_id: runId, step_id: null, source: 'reasoner_model', reasoning: 'hm', signature: null };
+    s.appendMessages('run-1', 'agent-a', [part('A', 0, 'run-1', 'reasoning_message'), part('A', 1), part('B', 0)]);
+    s.appendMessages('run-1', 'agent-a', [part('A', 2)]); // a late part of A (after B was stored)
+    s.appendMessages('run-2', 'agent-a', [part('C', 0, 'run-2', 'reasoning_message'), part('C', 1, 'run-2'), part('D', 0, 'run-2')]);
+    const keys = (p: ReturnType<typeof s.pageMessages>) => ('items' in p ? p.items.map((m) => m.otid) : p);
+    const agentA = { agentId: 'agent-a' };
+    expect(keys(s.pageMessages(agentA, { limit: 100, order: 'asc' }))).toEqual(['A-0', 'A-1', 'A-2', 'B-0', 'C-0', 'C-1', 'D-0']);
+    expect(keys(s.pageMessages(agentA, { limit: 1, order: 'asc' }))).toEqual(['A-0', 'A-1', 'A-2']);
+    expect(keys(s.pageMessages(agentA, { limit: 2, order: 'asc', after: 'A' }))).toEqual(['B-0', 'C-0', 'C-1']);
+    expect(keys(s.pageMessages(agentA, { limit: 2, order: 'desc' }))).toEqual(['D-0', 'C-1', 'C-0']);
+    expect(keys(s.pageMessages(agentA, { limit: 2, order: 'desc', after: 'C' }))).toEqual(['B-0', 'A-2', 'A-1', 'A-0']);
+    // before: the nearest stored messages before the cursor, in the page's order
+    expect(keys(s.pageMessages(agentA, { limit: 2, order: 'asc', before: 'D' }))).toEqual(['B-0', 'C-0', 'C-1']);
+    expect(keys(s.pageMessages(agentA, { limit: 1, order: 'desc', before: 'B' }))).toEqual(['C-1', 'C-0']);
+    expect(keys(s.pageMessages(agentA, { limit: 9, order: 'asc', after: 'A', before: 'D' }))).toEqual(['B-0', 'C-0', 'C-1']);
+    // an otid names its stored message
+    expect(keys(s.pageMessages(agentA, { limit: 1, order: 'asc', after: 'A-1' }))).toEqual(['B-0']);
+    // types: only those parts, only stored messages that have one (a page is never empty before the end)
+    expect(keys(s.pageMessages(agentA, { limit: 1, order: 'asc' }, ['reasoning_message']))).toEqual(['A-0']);
+    expect(keys(s.pageMessages(agentA, { limit: 1, order: 'asc', after: 'A' }, ['reasoning_message']))).toEqual(['C-0']);
+    expect(keys(s.pageMessages({ runId: 'run-2' }, { limit: 100, order: 'asc' }))).toEqual(['C-0', 'C-1', 'D-0']);
+    expect(s.pageMessages({ runId: 'run-2' }, { limit: 1, order: 'asc', after: 'A' })).toEqual({ unknownCursor: 'A' });
+  });
+
+  it('pages agents and runs by creation time with filters', () => {
+    const s = store();
+    for (const [id, at] of [['agent-1', '01'], ['agent-2', '02'], ['agent-3', '02'], ['agent-4', '04']] as const) {
+      s.createAgent(agent(id, { name: `Name ${id}`, createdAt: `2025-01-${at}T00:00:00.000Z` }));
+    }
+    const ids = <T extends { id: string }>(p: { items: T[] } | { unknownCursor: string }) => ('items' in p ? p.items.map((x) => x.id) : p);
+    expect(ids(s.pageAgents({ limit: 10, order: 'asc' }))).toEqual(['agent-1', 'agent-2', 'agent-3', 'agent-4']);
+    expect(ids(s.pageAgents({ limit: 2, order: 'desc' }))).toEqual(['agent-4', 'agent-3']);
+    expect(ids(s.pageAgents({ limit: 2, order: 'desc', after: 'agent-3' }))).toEqual(['agent-2', 'agent-1']);
+    expect(ids(s.pageAgents({ limit: 1, order: 'asc', before: 'agent-3' }))).toEqual(['agent-2']);
+    expect(ids(s.pageAgents({ limit: 10, order: 'asc' }, { name: 'Name agent-2' }))).toEqual(['agent-2']);
+    expect(ids(s.pageAgents({ limit: 10, order: 'asc' }, { queryText: 'AGENT-4' }))).toEqual(['agent-4']);
+    expect(s.pageAgents({ limit: 1, order: 'asc', after: 'agent-x' })).toEqual({ unknownCursor: 'agent-x' });
+    s.updateAgentConfig({ ...s.getAgent('agent-1')!, tags: ['red', 'blue'] });
+    s.updateAgentConfig({ ...s.getAgent('agent-3')!, tags: ['red'] });
+    expect(s.getAgent('agent-1')!.tags).toEqual(['red', 'blue']);
+    expect(ids(s.pageAgents({ limit: 10, order: 'asc' }, { tags: ['blue', 'red'] }))).toEqual(['agent-1', 'agent-3']);
+    expect(ids(s.pageAgents({ limit: 10, order: 'asc' }, { tags: ['blue', 'red'], matchAllTags: true }))).toEqual(['agent-1']);
+    expect(ids(s.pageAgents({ limit: 10, order: 'asc' }, { tags: ['green'] }))).toEqual([]);
+    s.createRun(run('run-1', 'agent-1', { createdAt: '2025-01-01T00:00:00.000Z', status: 'completed', stopReason: 'end_turn' }));
+    s.createRun(run('run-2', 'agent-2', { createdAt: '2025-01-02T00:00:00.000Z', status: 'failed', stopReason: 'llm_api_error' }));
+    s.createRun(run('run-3', 'agent-1', { createdAt: '2025-01-03T00:00:00.000Z' }));
+    expect(ids(s.pageRuns({ limit: 10, order: 'desc' }))).toEqual(['run-3', 'run-2', 'run-1']);
+    expect(ids(s.pageRuns({ limit: 10, order: 'asc' }, { agentIds: ['agent-1'] }))).toEqual(['run-1', 'run-3']);
+    expect(ids(s.pageRuns({ limit: 10, order: 'asc' }, { statuses: ['running', 'failed'] }))).toEqual(['run-2', 'run-3']);
+    expect(ids(s.pageRuns({ limit: 10, order: 'asc' }, { stopReason: 'end_turn' }))).toEqual(['run-1']);
+    expect(ids(s.pageRuns({ limit: 1, order: 'asc', after: 'run-1' }, { agentIds: ['agent-1'] }))).toEqual(['run-3']);
+  });
+
+  it('migration 4 groups the messages of a version 3 file by their stored message', () => {
+    const old = new Database(file);
+    for (const m of MIGRATIONS.filter((x) => x.version <= 3)) m.up(old);
+    old.pragma('user_version = 3');
+    old.prepare(`INSERT INTO agents VALUES ('agent-a', 'a', 'm', 's', '[]', '[]', 'simple', 10, 'idle', NULL, '[]', '2025-01-01', '2025-01-01')`).run();
+    old.prepare(`INSERT INTO runs (id, agent_id, status, created_at) VALUES ('run-1', 'agent-a', 'completed', '2025-01-01')`).run();
+    const insert = old.prepare('INSERT INTO messages (run_id, agent_id, message) VALUES (?, ?, ?)');
+    for (const [id, otid] of [['A', 'a0'], ['B', 'b0'], ['A', 'a1']]) insert.run('run-1', 'agent-a', JSON.stringify({ ...assistant(id!, 'run-1', 'x'), otid }));
+    old.close();
+    const s = store();
+    const page = s.pageMessages({ agentId: 'agent-a' }, { limit: 1, order: 'asc' });
+    expect('items' in page && page.items.map((m) => m.otid)).toEqual(['a0', 'a1']);
+    s.appendMessages('run-1', 'agent-a', [{ ...assistant('B', 'run-1', 'late'), otid: 'b1' }]);
+    const next = s.pageMessages({ agentId: 'agent-a' }, { limit: 1, order: 'asc', after: 'A' });
+    expect('items' in next && next.items.map((m) => m.otid)).toEqual(['b0', 'b1']);
   });
 
   it('appendMessages is all or nothing', () => {

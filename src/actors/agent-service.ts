@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type Anthropic from '@anthropic-ai/sdk';
 import { createActor, type InspectionEvent } from 'xstate';
-import type { ApprovalResponseMessage, UserMessage } from '../letta/frames.js';
+import type { ApprovalResponseMessage, AssistantMessage, UserMessage } from '../letta/frames.js';
 import { isoSeconds, newAgentId, newMessageId, newRunId, otidFor } from '../letta/ids.js';
 import type { InterfaceMode } from '../letta/step-builder.js';
 import { agentNext } from '../machines/agent.machine.js';
@@ -36,13 +36,20 @@ export interface CreateAgentInput {
   requiresApprovalTools?: string[];
   /** The explicit opt-out: workspace-changing tools that run without asking. */
   noApprovalTools?: string[];
+  tags?: string[];
   interfaceMode?: InterfaceMode;
   maxSteps?: number;
 }
 
 /** What a run is started with: user text, or decisions on the tool calls awaiting approval. */
 export type RunRequest =
-  | { kind: 'user'; text: string }
+  | {
+      kind: 'user';
+      /** The user text the model answers. */
+      text: string;
+      /** Letta's earlier input messages of the turn, in order (an assistant message among them). */
+      earlier?: Array<{ role: 'user' | 'assistant'; text: string }>;
+    }
   | {
       kind: 'approvals';
       approvals: Array<
@@ -182,6 +189,7 @@ export class AgentService {
       system: input.system ?? 'You are a helpful agent.',
       tools,
       requiresApprovalTools: approval,
+      tags: [...new Set(input.tags ?? [])],
       interfaceMode: input.interfaceMode ?? 'simple',
       maxSteps: input.maxSteps ?? 10,
       state: 'idle',
@@ -195,7 +203,7 @@ export class AgentService {
   }
 
   /** Change an agent's configuration; not while a run holds it. */
-  updateAgent(idOrName: string, patch: Partial<Pick<AgentRecord, 'name' | 'model' | 'system' | 'tools' | 'requiresApprovalTools' | 'maxSteps'>>): AgentRecord {
+  updateAgent(idOrName: string, patch: Partial<Pick<AgentRecord, 'name' | 'model' | 'system' | 'tools' | 'requiresApprovalTools' | 'tags' | 'maxSteps'>>): AgentRecord {
     this.writePendingEnds();
     const agent = this.getAgent(idOrName);
     if (agent.state === 'running') throw new ServiceError('conflict', `agent ${agent.id} is busy with run ${agent.activeRunId}`);
@@ -232,7 +240,7 @@ export class AgentService {
       return;
     }
     const runId = agent.activeRunId ?? this.store.listRuns(agent.id, 1)[0]?.id;
-    if (runId) closeToolCalls(this.store, agent.id, runId, pending.map((p) => ({ toolCallId: p.toolCallId, output: p.denied ?? APPROVAL_CALLS_REMOVED, status: 'error' })));
+    if (runId) closeToolCalls(this.store, agent.id, runId, pending.map((p) => ({ toolCallId: p.toolCallId, output: p.denied ?? APPROVAL_CALLS_REMOVED, status: 'error', name: p.name })));
     this.store.setAgentState(agent.id, 'idle', null, []);
   }
 
@@ -376,9 +384,15 @@ export class AgentService {
     const id = newMessageId();
     const base = { id, date: isoSeconds(), otid: otidFor(id, 0), run_id: runId, step_id: null };
     if (request.kind === 'user') {
-      const msg: UserMessage = { ...base, message_type: 'user_message', content: request.text };
-      this.store.appendMessages(runId, agent.id, [msg]);
-      this.store.appendHistory(agent.id, runId, [{ role: 'user', content: [{ type: 'text', text: request.text }] }]);
+      // Each input message is a stored message of its own (its own id) and a turn of the history.
+      const inputs = [...(request.earlier ?? []), { role: 'user' as const, text: request.text }];
+      const messages = inputs.map((m, i): UserMessage | AssistantMessage => {
+        const mid = i === inputs.length - 1 ? id : newMessageId();
+        const b = { ...base, id: mid, otid: otidFor(mid, 0) };
+        return m.role === 'user' ? { ...b, message_type: 'user_message', content: m.text } : { ...b, message_type: 'assistant_message', content: m.text };
+      });
+      this.store.appendMessages(runId, agent.id, messages);
+      this.store.appendHistory(agent.id, runId, inputs.map((m) => ({ role: m.role, content: [{ type: 'text', text: m.text }] })));
     } else {
       const msg: ApprovalResponseMessage = {
         ...base,
@@ -424,7 +438,7 @@ export class AgentService {
     const fresh = this.getAgent(agent.id);
     const runId = fresh.activeRunId ?? this.store.listRuns(fresh.id, 1)[0]?.id;
     if (!runIds && fresh.state === 'awaitingApproval' && runId) {
-      closeToolCalls(this.store, fresh.id, runId, fresh.pendingToolCalls.map((p) => ({ toolCallId: p.toolCallId, output: p.denied ?? CANCELLED_WHILE_PENDING, status: 'error' })));
+      closeToolCalls(this.store, fresh.id, runId, fresh.pendingToolCalls.map((p) => ({ toolCallId: p.toolCallId, output: p.denied ?? CANCELLED_WHILE_PENDING, status: 'error', name: p.name })));
       denied.push(...fresh.pendingToolCalls.map((p) => p.toolCallId));
       this.store.setAgentState(fresh.id, 'idle', null, []);
     }

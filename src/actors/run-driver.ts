@@ -69,7 +69,7 @@ export class RunDriver implements RunIO {
   private readonly journal: FrameJournal;
   private lastOtid = '';
   /** Tool calls of a step the store refused: shown to the client, never in the history. */
-  private readonly unstoredCalls: string[] = [];
+  private readonly unstoredCalls: Array<{ id: string; name: string }> = [];
 
   constructor(private readonly o: RunDriverOptions) {
     this.planned = o.decided;
@@ -141,7 +141,7 @@ export class RunDriver implements RunIO {
     this.journal.flush();
     if (!stored) {
       // Not in the history, so no tool_result is owed; the client still gets each call closed.
-      for (const call of allToolCalls(result)) this.unstoredCalls.push(call.id);
+      for (const call of allToolCalls(result)) this.unstoredCalls.push({ id: call.id, name: call.name });
       this.planned = [];
       return;
     }
@@ -213,15 +213,16 @@ export class RunDriver implements RunIO {
 
   /** Streams a call's tool return and queues its tool_result; null when the call is settled already. */
   private showToolResult(toolCallId: string, status: 'success' | 'error', output: string): ToolReturnMessage | null {
-    if (!this.unresolved.delete(toolCallId)) return null;
-    const frame = this.toolReturnFrame(toolCallId, status, output);
+    const name = this.unresolved.get(toolCallId);
+    if (name === undefined || !this.unresolved.delete(toolCallId)) return null;
+    const frame = this.toolReturnFrame(toolCallId, status, output, name);
     this.o.log.append(frame);
     this.toolResults.push({ type: 'tool_result', tool_use_id: toolCallId, content: output, ...(status === 'error' ? { is_error: true } : {}) });
     return frame;
   }
 
-  private toolReturnFrame(toolCallId: string, status: 'success' | 'error', output: string): ToolReturnMessage {
-    return toolReturnMessage(this.o.runId, this.step?.stepId ?? null, { toolCallId, status, output });
+  private toolReturnFrame(toolCallId: string, status: 'success' | 'error', output: string, name: string): ToolReturnMessage {
+    return toolReturnMessage(this.o.runId, this.step?.stepId ?? null, { toolCallId, status, output, name });
   }
 
 
@@ -241,7 +242,7 @@ export class RunDriver implements RunIO {
     const early: StopReasonType = this.fault ? 'error' : reason;
     const pending = new Set(early === 'requires_approval' ? this.pendingApproval.map((p) => p.toolCallId) : []);
     const closing = early === 'cancelled' ? CANCELLED_RESULT : `not run: the run ended with ${early}${this.fault || this.error ? ` (${this.fault ?? this.error})` : ''}`;
-    for (const id of this.unstoredCalls) this.o.log.append(this.toolReturnFrame(id, 'error', closing));
+    for (const call of this.unstoredCalls) this.o.log.append(this.toolReturnFrame(call.id, 'error', closing, call.name));
     const returns = [...this.unresolved.keys()].filter((id) => !pending.has(id)).flatMap((id) => this.showToolResult(id, 'error', closing) ?? []);
     // One write for all of them: a locked database costs one busy timeout here, not one per call.
     this.attempt('storing tool results', () =>

@@ -23,13 +23,13 @@ export function recoverInterruptedRun(store: Store, run: RunRecord, reason: stri
   const frames = store.listRunFrames(run.id);
   const stored = store.listRunMessages(run.id);
   const storedParts = new Set(stored.map((m) => m.otid));
-  const calls = new Map<string, string | null>(); // tool_call_id → step_id
+  const calls = new Map<string, { stepId: string | null; name: string | null }>(); // tool_call_id → its step and tool
   const returned = new Set<string>();
   const steps = new Set<string>();
   const note = (m: LettaMessage) => {
     // Steps are what the model streamed (a tool return's step_id is not a step of its own).
     if (m.step_id && m.message_type !== 'tool_return_message') steps.add(m.step_id);
-    if ((m.message_type === 'tool_call_message' || m.message_type === 'approval_request_message') && m.tool_call.tool_call_id) calls.set(m.tool_call.tool_call_id, m.step_id);
+    if ((m.message_type === 'tool_call_message' || m.message_type === 'approval_request_message') && m.tool_call.tool_call_id) calls.set(m.tool_call.tool_call_id, { stepId: m.step_id, name: m.tool_call.name });
     else if (m.message_type === 'tool_return_message') returned.add(m.tool_call_id);
   };
   stored.forEach(note);
@@ -44,7 +44,7 @@ export function recoverInterruptedRun(store: Store, run: RunRecord, reason: stri
   }
   const closings: ToolReturnMessage[] = [...calls]
     .filter(([callId]) => !returned.has(callId))
-    .map(([callId, stepId]) => toolReturnMessage(run.id, stepId, { toolCallId: callId, output: `not run: ${reason}`, status: 'error' }));
+    .map(([callId, call]) => toolReturnMessage(run.id, call.stepId, { toolCallId: callId, output: `not run: ${reason}`, status: 'error', name: call.name }));
   let seq = frames.length ? (frames[frames.length - 1] as StoredFrame).seq : 0;
   const tail: LettaFrame[] = [...closings, { message_type: 'stop_reason', stop_reason: 'error' }, usageFrame(zeroUsage(), steps.size, [run.id])];
   store.transaction(() => {

@@ -8,6 +8,8 @@ export interface ClosedCall {
   toolCallId: string;
   output: string;
   status: 'success' | 'error';
+  /** The tool's name, when known (the tool_return message names it). */
+  name?: string | null;
   /** Its tool_return message is stored already (only the history still lacks the result). */
   told?: boolean;
 }
@@ -20,7 +22,7 @@ export interface ClosedCall {
  */
 export function closeToolCalls(store: Store, agentId: string, runId: string, calls: readonly ClosedCall[]): void {
   if (calls.length === 0) return;
-  store.appendMessages(runId, agentId, calls.filter((c) => !c.told).map((c) => toolReturnMessage(runId, null, c)));
+  store.appendMessages(runId, agentId, calls.filter((c) => !c.told).map((c) => toolReturnMessage(runId, null, { ...c, name: c.name ?? null })));
   const content: ToolResultBlock[] = calls.map((c) => ({ type: 'tool_result', tool_use_id: c.toolCallId, content: c.output, ...(c.status === 'error' ? { is_error: true } : {}) }));
   store.appendHistory(agentId, runId, [{ role: 'user', content }]);
 }
@@ -40,7 +42,9 @@ export function closeInterruptedToolCalls(store: Store, agentId: string, notRun:
   const history = store.getHistory(agentId);
   const last = history[history.length - 1];
   if (last?.role !== 'assistant') return;
-  const ids = (last.content as Array<{ type?: unknown; id?: unknown }>).filter((b) => b.type === 'tool_use' && typeof b.id === 'string').map((b) => b.id as string);
+  const uses = (last.content as Array<{ type?: unknown; id?: unknown; name?: unknown }>).filter((b) => b.type === 'tool_use' && typeof b.id === 'string');
+  const ids = uses.map((b) => b.id as string);
+  const names = new Map(uses.map((b) => [b.id as string, typeof b.name === 'string' ? b.name : null]));
   const runId = store.listRuns(agentId, 1)[0]?.id;
   if (ids.length === 0 || !runId) return;
   const told = new Map<string, ToolReturnMessage>();
@@ -53,7 +57,7 @@ export function closeInterruptedToolCalls(store: Store, agentId: string, notRun:
     runId,
     ids.map((id) => {
       const t = told.get(id);
-      return t ? { toolCallId: id, output: t.tool_return, status: t.status, told: true } : { toolCallId: id, output: notRun, status: 'error' };
+      return t ? { toolCallId: id, output: t.tool_return, status: t.status, told: true } : { toolCallId: id, output: notRun, status: 'error', name: names.get(id) ?? null };
     }),
   );
 }

@@ -76,6 +76,8 @@ export interface ApprovalRequestMessage extends MessageBase {
 }
 export interface ToolReturnMessage extends MessageBase {
   message_type: 'tool_return_message';
+  /** The tool's name (Letta's clients label the result with it); absent in rows stored before it was. */
+  name?: string | null;
   tool_return: string;
   status: 'success' | 'error';
   tool_call_id: string;

@@ -5,13 +5,14 @@ import { isoSeconds, newMessageId, otidFor } from './ids.js';
 export function toolReturnMessage(
   runId: string,
   stepId: string | null,
-  call: { toolCallId: string; output: string; status: 'success' | 'error' },
+  call: { toolCallId: string; output: string; status: 'success' | 'error'; name: string | null },
 ): ToolReturnMessage {
   const id = newMessageId();
   return {
     id,
     date: isoSeconds(),
     message_type: 'tool_return_message',
+    name: call.name,
     otid: otidFor(id, 0),
     run_id: runId,
     step_id: stepId,

@@ -102,6 +102,26 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    description: 'messages_paging_agent_tags: each message row names its stored message (message_id), its type and its group\'s position; agents have tags',
+    up(db) {
+      // A stored message's parts share its id; paging keeps them together. group_pos is the
+      // position of the first part of the row's message, so groups sort by it and parts by position.
+      db.exec(`
+        ALTER TABLE messages ADD COLUMN message_id TEXT;
+        ALTER TABLE messages ADD COLUMN message_type TEXT;
+        ALTER TABLE messages ADD COLUMN group_pos INTEGER;
+        UPDATE messages SET message_id = json_extract(message, '$.id'), message_type = json_extract(message, '$.message_type');
+        CREATE INDEX messages_message_id ON messages (message_id, position); -- before the backfill: one index seek per row
+        UPDATE messages SET group_pos = (SELECT MIN(m.position) FROM messages m WHERE m.message_id = messages.message_id);
+        CREATE INDEX messages_agent_group ON messages (agent_id, group_pos, position);
+        CREATE INDEX messages_run_group ON messages (run_id, group_pos, position);
+        CREATE INDEX runs_created ON runs (created_at);
+        ALTER TABLE agents ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';   -- JSON string[]
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes and understands. */

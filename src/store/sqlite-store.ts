@@ -5,10 +5,15 @@ import type { LettaMessage, RunStatus, StopReasonType } from '../letta/frames.js
 import type { InterfaceMode } from '../letta/step-builder.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import type {
+  AgentFilter,
   AgentRecord,
   AgentState,
   HistoryTurn,
+  MessageScope,
+  Page,
+  PageRequest,
   PendingToolCall,
+  RunFilter,
   RunRecord,
   RunTransition,
   Store,
@@ -56,6 +61,7 @@ interface AgentRow {
   system: string;
   tools: string;
   requires_approval_tools: string;
+  tags: string;
   interface_mode: string;
   max_steps: number;
   state: string;
@@ -206,6 +212,7 @@ function agentFromRow(row: AgentRow): AgentRecord {
     system: row.system,
     tools: parseJson(t, row.id, 'tools', row.tools, isStringArray),
     requiresApprovalTools: parseJson(t, row.id, 'requires_approval_tools', row.requires_approval_tools, isStringArray),
+    tags: parseJson(t, row.id, 'tags', row.tags, isStringArray),
     interfaceMode: checkEnum(t, row.id, 'interface_mode', row.interface_mode, isInterfaceMode),
     maxSteps: row.max_steps,
     state: checkEnum(t, row.id, 'state', row.state, isAgentState),
@@ -226,6 +233,7 @@ function agentToRow(agent: AgentRecord): AgentRow {
     system: agent.system,
     tools: JSON.stringify(agent.tools),
     requires_approval_tools: JSON.stringify(agent.requiresApprovalTools),
+    tags: JSON.stringify(agent.tags),
     interface_mode: agent.interfaceMode,
     max_steps: agent.maxSteps,
     state: agent.state,
@@ -268,6 +276,33 @@ function checkLimit(limit: number, what: string): number {
   return limit;
 }
 
+/**
+ * Where a page lies in ascending key order: above `lo`, below `hi` (exclusive, either open), and
+ * which end is taken first (the cursor `before` names: the items nearest to it). `after`/`before`
+ * mean after/before in the page's order, so for `desc` they swap sides.
+ */
+function cursorBounds<K>(
+  page: PageRequest,
+  keyOf: (cursor: string) => K | null,
+): { lo: K | null; hi: K | null; nearestFirst: 'ASC' | 'DESC' } | { unknownCursor: string } {
+  let after: K | null = null;
+  let before: K | null = null;
+  if (page.after !== undefined) {
+    after = keyOf(page.after);
+    if (after === null) return { unknownCursor: page.after };
+  }
+  if (page.before !== undefined) {
+    before = keyOf(page.before);
+    if (before === null) return { unknownCursor: page.before };
+  }
+  const asc = page.order === 'asc';
+  const lo = asc ? after : before;
+  const hi = asc ? before : after;
+  // Forward in the page's order from `after`, or backward from `before` (its nearest items).
+  const forwardAsc = asc === (page.before === undefined);
+  return { lo, hi, nearestFirst: forwardAsc ? 'ASC' : 'DESC' };
+}
+
 function now(): string {
   return new Date().toISOString();
 }
@@ -292,7 +327,8 @@ interface Statements {
   failRunning: Stmt<[{ error: string; completed_at: string }]>;
   idleRunningAgents: Stmt<[string]>;
 
-  insertMessage: Stmt<[string, string, string]>;
+  insertMessage: Stmt<[string, string, string, string, string, string]>;
+  setGroupPos: Stmt<[number | bigint]>;
   listRunMessages: Stmt<[string], MessageRow>;
   listAgentMessages: Stmt<[string, number], MessageRow>;
 
@@ -353,7 +389,10 @@ export class SqliteStore implements Store {
 
     const s = this.stmts;
     this.appendMessagesTx = this.db.transaction((runId: string, agentId: string, messages: readonly LettaMessage[]) => {
-      for (const m of messages) s.insertMessage.run(runId, agentId, JSON.stringify(m));
+      for (const m of messages) {
+        const { lastInsertRowid } = s.insertMessage.run(runId, agentId, JSON.stringify(m), m.id, m.message_type, m.id);
+        s.setGroupPos.run(lastInsertRowid);
+      }
     });
     this.appendHistoryTx = this.db.transaction((agentId: string, runId: string, turns: readonly HistoryTurn[]) => {
       for (const turn of turns) {
@@ -400,7 +439,7 @@ export class SqliteStore implements Store {
     // Only the configuration columns: state belongs to setAgentState, under the run's finalizer.
     const result = this.db
       .prepare(
-        `UPDATE agents SET name = @name, model = @model, system = @system, tools = @tools, requires_approval_tools = @requires_approval_tools,
+        `UPDATE agents SET name = @name, model = @model, system = @system, tools = @tools, requires_approval_tools = @requires_approval_tools, tags = @tags,
          interface_mode = @interface_mode, max_steps = @max_steps, updated_at = @updated_at WHERE id = @id`,
       )
       .run({ ...agentToRow(agent), updated_at: now() });
@@ -493,6 +532,86 @@ export class SqliteStore implements Store {
     return this.stmts.listAgentMessages.all(agentId, checkLimit(limit, 'listAgentMessages')).map(messageFromRow);
   }
 
+  pageMessages(scope: MessageScope, page: PageRequest, types?: readonly string[]): Page<LettaMessage> {
+    const [column, value] = 'agentId' in scope ? (['agent_id', scope.agentId] as const) : (['run_id', scope.runId] as const);
+    const groupOf = (cursor: string): number | null => {
+      const byId = this.db.prepare<[string, string], { g: number }>(`SELECT group_pos AS g FROM messages WHERE ${column} = ? AND message_id = ? LIMIT 1`).get(value, cursor);
+      if (byId) return byId.g;
+      // An otid names its message (a scan of this agent's or run's rows, only for a cursor that is no id).
+      const byOtid = this.db
+        .prepare<[string, string], { g: number }>(`SELECT group_pos AS g FROM messages WHERE ${column} = ? AND json_extract(message, '$.otid') = ? LIMIT 1`)
+        .get(value, cursor);
+      return byOtid ? byOtid.g : null;
+    };
+    const bounds = cursorBounds(page, groupOf);
+    if ('unknownCursor' in bounds) return bounds;
+    const typeList = types ? JSON.stringify(types) : null;
+    const typed = '(@types IS NULL OR message_type IN (SELECT value FROM json_each(@types)))';
+    const rows = this.db
+      .prepare<[{ scope: string; lo: number; hi: number; limit: number; types: string | null }], MessageRow>(
+        `SELECT position, message FROM messages WHERE ${column} = @scope AND ${typed} AND group_pos IN (
+           SELECT DISTINCT group_pos FROM messages WHERE ${column} = @scope AND group_pos > @lo AND group_pos < @hi AND ${typed}
+           ORDER BY group_pos ${bounds.nearestFirst} LIMIT @limit
+         ) ORDER BY group_pos, position`,
+      )
+      .all({ scope: value, lo: bounds.lo ?? -1, hi: bounds.hi ?? Number.MAX_SAFE_INTEGER, limit: checkLimit(page.limit, 'pageMessages'), types: typeList });
+    const items = rows.map(messageFromRow);
+    return { items: page.order === 'desc' ? items.reverse() : items };
+  }
+
+  pageAgents(page: PageRequest, filter: AgentFilter = {}): Page<AgentRecord> {
+    const tagList = filter.tags?.length ? JSON.stringify(filter.tags) : null;
+    const rows = this.pageByCreation<AgentRow>('agents', AGENT_COLS, page, [
+      ['name = @name', { name: filter.name ?? null }],
+      ['instr(lower(name), lower(@query_text)) > 0', { query_text: filter.queryText ?? null }],
+      filter.matchAllTags
+        ? ['NOT EXISTS (SELECT 1 FROM json_each(@tags) w WHERE w.value NOT IN (SELECT value FROM json_each(agents.tags)))', { tags: tagList }]
+        : ['EXISTS (SELECT 1 FROM json_each(agents.tags) t WHERE t.value IN (SELECT value FROM json_each(@tags)))', { tags: tagList }],
+    ]);
+    return 'unknownCursor' in rows ? rows : { items: rows.items.map(agentFromRow) };
+  }
+
+  pageRuns(page: PageRequest, filter: RunFilter = {}): Page<RunRecord> {
+    const list = (v: readonly string[] | undefined) => (v ? JSON.stringify(v) : null);
+    const rows = this.pageByCreation<RunRow>('runs', RUN_COLS, page, [
+      ['agent_id IN (SELECT value FROM json_each(@agent_ids))', { agent_ids: list(filter.agentIds) }],
+      ['status IN (SELECT value FROM json_each(@statuses))', { statuses: list(filter.statuses) }],
+      ['stop_reason = @stop_reason', { stop_reason: filter.stopReason ?? null }],
+    ]);
+    return 'unknownCursor' in rows ? rows : { items: rows.items.map(runFromRow) };
+  }
+
+  /** A page of `table` by (created_at, rowid); each condition applies when its parameter is not null. */
+  private pageByCreation<Row>(table: 'agents' | 'runs', cols: string, page: PageRequest, conditions: Array<[string, Record<string, string | null>]>): Page<Row> {
+    const keyOf = (id: string) => this.db.prepare<[string], { c: string; r: number }>(`SELECT created_at AS c, rowid AS r FROM ${table} WHERE id = ?`).get(id) ?? null;
+    const bounds = cursorBounds(page, keyOf);
+    if ('unknownCursor' in bounds) return bounds;
+    const params: Record<string, string | number | null> = { limit: checkLimit(page.limit, `page ${table}`) };
+    const where: string[] = [];
+    for (const [sql, p] of conditions) {
+      const [name, v] = Object.entries(p)[0] as [string, string | null];
+      params[name] = v;
+      where.push(`(@${name} IS NULL OR ${sql})`);
+    }
+    if (bounds.lo) {
+      where.push('(created_at, rowid) > (@lo_c, @lo_r)');
+      Object.assign(params, { lo_c: bounds.lo.c, lo_r: bounds.lo.r });
+    }
+    if (bounds.hi) {
+      where.push('(created_at, rowid) < (@hi_c, @hi_r)');
+      Object.assign(params, { hi_c: bounds.hi.c, hi_r: bounds.hi.r });
+    }
+    const dir = bounds.nearestFirst;
+    const rows = this.db
+      .prepare<[Record<string, string | number | null>], Row>(
+        `SELECT ${cols} FROM ${table} WHERE ${where.join(' AND ') || '1'} ORDER BY created_at ${dir}, rowid ${dir} LIMIT @limit`,
+      )
+      .all(params);
+    // Selected nearest the cursor first: ascending in time when that is ASC.
+    const ascending = dir === 'ASC' ? rows : rows.reverse();
+    return { items: page.order === 'desc' ? ascending.reverse() : ascending };
+  }
+
   // history
 
   appendHistory(agentId: string, runId: string, turns: HistoryTurn[]): void {
@@ -583,13 +702,16 @@ function migrate(db: Database.Database, current: number): void {
   }
 }
 
+const AGENT_COLS =
+  'id, name, model, system, tools, requires_approval_tools, tags, interface_mode, max_steps, state, active_run_id, pending_tool_calls, created_at, updated_at';
+const RUN_COLS = 'id, agent_id, status, stop_reason, usage, error, created_at, completed_at';
+
 function prepareStatements(db: Database.Database): Statements {
-  const agentCols =
-    'id, name, model, system, tools, requires_approval_tools, interface_mode, max_steps, state, active_run_id, pending_tool_calls, created_at, updated_at';
-  const runCols = 'id, agent_id, status, stop_reason, usage, error, created_at, completed_at';
+  const agentCols = AGENT_COLS;
+  const runCols = RUN_COLS;
   return {
     insertAgent: db.prepare<[AgentRow]>(
-      `INSERT INTO agents (${agentCols}) VALUES (@id, @name, @model, @system, @tools, @requires_approval_tools,
+      `INSERT INTO agents (${agentCols}) VALUES (@id, @name, @model, @system, @tools, @requires_approval_tools, @tags,
          @interface_mode, @max_steps, @state, @active_run_id, @pending_tool_calls, @created_at, @updated_at)`,
     ),
     getAgent: db.prepare<[string], AgentRow>(`SELECT ${agentCols} FROM agents WHERE id = ?`),
@@ -627,9 +749,12 @@ function prepareStatements(db: Database.Database): Statements {
          WHERE state = 'running'`,
     ),
 
-    insertMessage: db.prepare<[string, string, string]>(
-      'INSERT INTO messages (run_id, agent_id, message) VALUES (?, ?, ?)',
+    // A part joins its stored message's group; the first part of a message starts one (setGroupPos).
+    insertMessage: db.prepare<[string, string, string, string, string, string]>(
+      `INSERT INTO messages (run_id, agent_id, message, message_id, message_type, group_pos)
+         VALUES (?, ?, ?, ?, ?, (SELECT g.group_pos FROM messages g WHERE g.message_id = ? LIMIT 1))`,
     ),
+    setGroupPos: db.prepare<[number | bigint]>('UPDATE messages SET group_pos = position WHERE position = ? AND group_pos IS NULL'),
     listRunMessages: db.prepare<[string], MessageRow>(
       'SELECT position, message FROM messages WHERE run_id = ? ORDER BY position',
     ),

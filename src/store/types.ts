@@ -16,6 +16,8 @@ export interface AgentRecord {
   system: string;
   tools: string[];
   requiresApprovalTools: string[];
+  /** Letta's agent tags (for filtering lists). */
+  tags: string[];
   interfaceMode: InterfaceMode;
   maxSteps: number;
   state: AgentState;
@@ -83,12 +85,45 @@ export interface HistoryTurn {
   content: unknown[];
 }
 
+/**
+ * One page of a list, Letta's way: `after`/`before` name an item (a cursor) and mean after/before
+ * it in the listing's `order`; with `before` the page is the `limit` items nearest to it.
+ */
+export interface PageRequest {
+  limit: number;
+  order: 'asc' | 'desc';
+  after?: string | undefined;
+  before?: string | undefined;
+}
+
+/** A page, or the cursor that names nothing in the listing. */
+export type Page<T> = { items: T[] } | { unknownCursor: string };
+
+export interface AgentFilter {
+  /** Exactly this name. */
+  name?: string | undefined;
+  /** The name contains it (case-insensitive). */
+  queryText?: string | undefined;
+  /** Has any of these tags (all of them with `matchAllTags`). */
+  tags?: readonly string[] | undefined;
+  matchAllTags?: boolean | undefined;
+}
+
+export interface RunFilter {
+  agentIds?: readonly string[] | undefined;
+  statuses?: readonly string[] | undefined;
+  stopReason?: string | undefined;
+}
+
+/** Whose messages: an agent's or a run's. */
+export type MessageScope = { agentId: string } | { runId: string };
+
 export interface Store {
   createAgent(agent: AgentRecord): void;
   getAgent(id: string): AgentRecord | null;
   getAgentByName(name: string): AgentRecord | null;
   listAgents(): AgentRecord[];
-  /** Writes an agent's configuration (name, model, system, tools, approval tools, interface, max steps). */
+  /** Writes an agent's configuration (name, model, system, tools, approval tools, tags, interface, max steps). */
   updateAgentConfig(agent: AgentRecord): void;
   /** Deletes an agent with its runs, messages and history; false when there was none. */
   deleteAgent(id: string): boolean;
@@ -116,6 +151,17 @@ export interface Store {
   appendMessages(runId: string, agentId: string, messages: LettaMessage[]): void;
   listRunMessages(runId: string): LettaMessage[];
   listAgentMessages(agentId: string, limit?: number): LettaMessage[];
+  /**
+   * A page of messages, counted in stored messages (the parts that share a message id): the parts
+   * of one stored message are on one page, in their order (reversed with the rest for `desc`).
+   * Cursors are message ids (an otid names its message). `types`: only parts of these types, and
+   * only stored messages that have one.
+   */
+  pageMessages(scope: MessageScope, page: PageRequest, types?: readonly string[]): Page<LettaMessage>;
+  /** Agents by creation time; cursors are agent ids. */
+  pageAgents(page: PageRequest, filter?: AgentFilter): Page<AgentRecord>;
+  /** Runs by creation time; cursors are run ids. */
+  pageRuns(page: PageRequest, filter?: RunFilter): Page<RunRecord>;
 
   /** The agent's conversation for the next Anthropic request. */
   appendHistory(agentId: string, runId: string, turns: HistoryTurn[]): void;

@@ -1,16 +1,21 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { AgentService } from '../actors/agent-service.js';
 import { httpStatusFor, ServiceError, toServiceError } from '../actors/errors.js';
-import type { AgentRecord, RunRecord, RunTransition } from '../store/types.js';
+import type { ApprovalRequestMessage } from '../letta/frames.js';
+import type { AgentRecord, RunRecord, RunTransition, Store } from '../store/types.js';
+import { agentMessagesQueryOf, agentsListQuery, completeMessage, itemsOf, runMessagesQueryOf, runsListQuery } from './letta-lists.js';
 import { issuesOf } from './protocol.js';
 import { assertWellFormed } from './well-formed.js';
 
 const createAgentBody = z.object({
-  name: z.string().min(1).max(200),
+  /** Letta makes one up when it is not given. */
+  name: z.string().min(1).max(200).nullish(),
   model: z.string().min(1).optional(),
   system: z.string().optional(),
   tools: z.array(z.string().min(1)).optional(),
+  tags: z.array(z.string().min(1).max(200)).max(100).nullish(),
   requires_approval_tools: z.array(z.string().min(1)).optional(),
   /** letta-stream's explicit opt-out: workspace-changing tools (write_file) that run without asking. */
   no_approval_tools: z.array(z.string().min(1)).optional(),
@@ -19,6 +24,9 @@ const createAgentBody = z.object({
   /** Letta's way to ask for approval: `{type: "requires_approval", tool_name}` rules. */
   tool_rules: z.array(z.looseObject({ type: z.string(), tool_name: z.string().min(1) })).optional(),
 });
+
+/** A name for an agent created without one, as Letta makes one up. */
+const generatedName = () => `agent-${randomUUID().slice(0, 8)}`;
 
 /** Letta names models `anthropic/<model>`; the Anthropic API wants the bare name. */
 const bareModel = (m: string) => m.replace(/^anthropic\//, '');
@@ -30,6 +38,7 @@ const updateAgentBody = z.looseObject({
   model: z.string().min(1).optional(),
   system: z.string().optional(),
   tool_ids: z.array(z.string()).optional(),
+  tags: z.array(z.string().min(1).max(200)).max(100).optional(),
   tools: z.array(z.string().min(1)).optional(),
   tool_rules: z.array(z.looseObject({ type: z.string(), tool_name: z.string().min(1) })).optional(),
   max_steps: z.number().int().min(1).max(100).optional(),
@@ -37,48 +46,56 @@ const updateAgentBody = z.looseObject({
 
 const approvalBody = z.looseObject({ requires_approval: z.boolean().optional(), body_requires_approval: z.boolean().optional() }).optional();
 
-/** Letta's list paging: `limit`, `after`/`before` (a cursor id), `order` asc|desc. */
-const pageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
-  after: z.string().min(1).optional(),
-  before: z.string().min(1).optional(),
-  order: z.enum(['asc', 'desc']).optional(),
-});
+/** Letta's agent type for an agent that answers in plain text and calls tools (letta_v1_agent). */
+const AGENT_TYPE = 'letta_v1_agent';
+/** What requests use: the model's window, and the max_tokens letta-stream sends. */
+const CONTEXT_WINDOW = 200_000;
+const MAX_TOKENS = 4096;
 
-export function page<T>(items: T[], query: URLSearchParams, matches: (item: T, cursor: string) => boolean, defaultOrder: 'asc' | 'desc'): T[] {
-  const q = parse(pageQuery, Object.fromEntries(query), 'the query string');
-  let list = (q.order ?? defaultOrder) === 'desc' ? [...items].reverse() : items;
-  if (q.after) {
-    const i = list.findLastIndex((x) => matches(x, q.after as string));
-    if (i < 0) throw new ServiceError('not_found', `no item ${q.after} to page after`);
-    list = list.slice(i + 1);
-  }
-  if (q.before) {
-    const i = list.findIndex((x) => matches(x, q.before as string));
-    if (i < 0) throw new ServiceError('not_found', `no item ${q.before} to page before`);
-    list = list.slice(0, i);
-  }
-  return list.slice(0, q.limit ?? 100);
-}
-
-/** Agent JSON with Letta's field names. */
-export function agentJson(a: AgentRecord) {
+/**
+ * Agent JSON with Letta's field names and the AgentState fields Letta's clients read: no memory
+ * blocks (empty), no tags, tools with ids, and the approval request the agent waits on.
+ */
+export function agentJson(a: AgentRecord, store: Store) {
   return {
     id: a.id,
     name: a.name,
+    agent_type: AGENT_TYPE,
     model: a.model,
+    llm_config: { model: a.model, model_endpoint_type: 'anthropic', context_window: CONTEXT_WINDOW, max_tokens: MAX_TOKENS, handle: `anthropic/${a.model}` },
+    embedding_config: null,
     system: a.system,
-    tools: a.tools.map((name) => ({ name })),
+    tools: a.tools.map((name) => ({ id: toolId(name), name, tool_type: 'custom' })),
+    tool_ids: a.tools.map(toolId),
     requires_approval_tools: a.requiresApprovalTools,
     tool_rules: a.requiresApprovalTools.map((tool_name) => ({ type: 'requires_approval', tool_name })),
+    tags: a.tags,
+    memory: { agent_type: AGENT_TYPE, blocks: [] as unknown[], file_blocks: [] as unknown[] },
+    blocks: [] as unknown[],
+    sources: [] as unknown[],
     interface: a.interfaceMode,
     max_steps: a.maxSteps,
     state: a.state,
     active_run_id: a.activeRunId,
+    pending_approval: pendingApproval(a, store),
     pending_approvals: a.pendingToolCalls.map((p) => ({ tool_call_id: p.toolCallId, name: p.name, arguments: p.input, requires_approval: p.requiresApproval })),
     created_at: a.createdAt,
     updated_at: a.updatedAt,
   };
+}
+
+/** Built-in tools have no stored ids: the name makes one that stays the same. */
+const toolId = (name: string) => `tool-${name}`;
+
+/** Letta's `pending_approval`: the approval request the agent waits on, with every pending call in `tool_calls`. */
+function pendingApproval(a: AgentRecord, store: Store) {
+  if (a.state !== 'awaitingApproval' || !a.activeRunId) return null;
+  const pending = new Set(a.pendingToolCalls.map((p) => p.toolCallId));
+  const requests = store
+    .listRunMessages(a.activeRunId)
+    .filter((m): m is ApprovalRequestMessage => m.message_type === 'approval_request_message' && pending.has(m.tool_call.tool_call_id ?? ''));
+  const first = requests[0];
+  return first ? { ...first, tool_calls: requests.map((m) => m.tool_call) } : null;
 }
 
 export function runJson(r: RunRecord) {
@@ -110,24 +127,29 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
   };
   return [
     route('GET', '/healthz', () => ({ status: 'ok', live_runs: service.liveRunCount })),
-    route('GET', '/v1/agents', (_, __, q) => page(service.store.listAgents(), q, (a, c) => a.id === c, 'desc').map(agentJson)),
+    route('GET', '/v1/agents', (_, __, q) => {
+      const { page, filter } = agentsListQuery(q);
+      return itemsOf(service.store.pageAgents(page, filter), 'agent').map((a) => agentJson(a, service.store));
+    }),
     route('POST', '/v1/agents', async (_, body) => {
       const b = parse(createAgentBody, await body());
       const approval = [...(b.requires_approval_tools ?? []), ...(b.tool_rules ?? []).filter((r) => r.type === 'requires_approval').map((r) => r.tool_name)];
       return agentJson(
         service.createAgent({
-          name: b.name,
+          name: b.name ?? generatedName(),
           ...(b.model ? { model: bareModel(b.model) } : {}),
           ...(b.system !== undefined ? { system: b.system } : {}),
           ...(b.tools ? { tools: b.tools } : {}),
           ...(approval.length ? { requiresApprovalTools: [...new Set(approval)] } : {}),
           ...(b.no_approval_tools ? { noApprovalTools: b.no_approval_tools } : {}),
+          ...(b.tags ? { tags: b.tags } : {}),
           ...(b.interface ? { interfaceMode: b.interface } : {}),
           ...(b.max_steps ? { maxSteps: b.max_steps } : {}),
         }),
+        service.store,
       );
     }),
-    route('GET', '/v1/agents/:id', (p) => agentJson(service.getAgent(p.id as string))),
+    route('GET', '/v1/agents/:id', (p) => agentJson(service.getAgent(p.id as string), service.store)),
     route('PATCH', '/v1/agents/:id', async (p, body) => {
       const b = parse(updateAgentBody, (await body()) ?? {});
       const approval = b.tool_rules?.filter((r) => r.type === 'requires_approval').map((r) => r.tool_name);
@@ -137,9 +159,11 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
           ...(b.model !== undefined ? { model: bareModel(b.model) } : {}),
           ...(b.system !== undefined ? { system: b.system } : {}),
           ...(b.tools !== undefined ? { tools: b.tools } : {}),
+          ...(b.tags !== undefined ? { tags: [...new Set(b.tags)] } : {}),
           ...(approval ? { requiresApprovalTools: approval } : {}),
           ...(b.max_steps !== undefined ? { maxSteps: b.max_steps } : {}),
         }),
+        service.store,
       );
     }),
     route('DELETE', '/v1/agents/:id', (p) => {
@@ -157,11 +181,12 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
       const set = new Set(agent.requiresApprovalTools);
       if (on) set.add(tool);
       else set.delete(tool);
-      return agentJson(service.updateAgent(agent.id, { requiresApprovalTools: [...set] }));
+      return agentJson(service.updateAgent(agent.id, { requiresApprovalTools: [...set] }), service.store);
     }),
     route('GET', '/v1/agents/:id/messages', (p, _, q) => {
       const agent = service.getAgent(p.id as string);
-      return page(service.store.listAgentMessages(agent.id, 100_000), q, (m, c) => m.id === c || m.otid === c, 'asc');
+      const { page, types } = agentMessagesQueryOf(q);
+      return itemsOf(service.store.pageMessages({ agentId: agent.id }, page, types), 'message').map(completeMessage);
     }),
     route('POST', '/v1/agents/:id/messages/cancel', async (p, body) => {
       const b = parse(cancelBody, await body());
@@ -170,17 +195,9 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
       return { ...Object.fromEntries(r.cancelled_runs.map((id) => [id, 'cancelled'])), ...r };
     }),
     route('GET', '/v1/runs', (_, __, q) => {
-      const agentId = q.get('agent_id');
-      const statuses = new Set([...q.getAll('statuses'), ...q.getAll('status')]);
-      const agents = agentId ? [service.getAgent(agentId)] : service.store.listAgents();
-      const runs = agents
-        .flatMap((a) => service.store.listRuns(a.id, 10_000))
-        .filter((r) => statuses.size === 0 || statuses.has(r.status))
-        .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
-      q.delete('agent_id');
-      q.delete('statuses');
-      q.delete('status');
-      return page(runs, q, (r, c) => r.id === c, 'desc').map(runJson);
+      const { page, filter, agentId } = runsListQuery(q);
+      if (agentId) service.getAgent(agentId); // 404 for an unknown agent
+      return itemsOf(service.store.pageRuns(page, filter), 'run').map(runJson);
     }),
     route('GET', '/v1/runs/:id', (p) => runJson(service.getRun(p.id as string))),
     route('GET', '/v1/runs/:id/usage', (p) => {
@@ -188,9 +205,9 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
       return { completion_tokens: u?.completion_tokens ?? 0, prompt_tokens: u?.prompt_tokens ?? 0, total_tokens: u?.total_tokens ?? 0, step_count: u?.step_count ?? 0 };
     }),
     route('GET', '/v1/runs/:id/transitions', (p) => service.runTransitions(p.id as string).map(transitionJson)),
-    route('GET', '/v1/runs/:id/messages', (p) => {
-      service.getRun(p.id as string);
-      return service.store.listRunMessages(p.id as string);
+    route('GET', '/v1/runs/:id/messages', (p, _, q) => {
+      const run = service.getRun(p.id as string);
+      return itemsOf(service.store.pageMessages({ runId: run.id }, runMessagesQueryOf(q)), 'message').map(completeMessage);
     }),
   ];
 }

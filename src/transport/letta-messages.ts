@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { AgentService, RunRequest } from '../actors/agent-service.js';
 import { httpStatusFor, ServiceError, toServiceError } from '../actors/errors.js';
 import type { LogEntry, RunEnd } from '../actors/run-log.js';
-import type { LettaFrame } from '../letta/frames.js';
+import { runStatusFor, type LettaFrame, type LettaMessage, type StopReasonFrame, type StopReasonType } from '../letta/frames.js';
+import { completeMessage } from './letta-lists.js';
 import { followPaced } from './paced-follow.js';
 import { approvalEntry } from './protocol.js';
 
@@ -14,13 +15,41 @@ import { approvalEntry } from './protocol.js';
  */
 
 const text = z.looseObject({ type: z.string(), text: z.string().optional() });
+
+const joinText = (c: string | Array<{ text?: string | undefined }>) => (typeof c === 'string' ? c : c.map((p) => p.text ?? '').join(''));
+
+/** Letta's entries default their `type`: an entry with `approve` is an approval, one with `tool_return` a tool return. */
+const typedEntry = z.preprocess((v) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || 'type' in v) return v;
+  if ('approve' in v) return { ...v, type: 'approval' };
+  if ('tool_return' in v) return { ...v, type: 'tool' };
+  return v;
+}, approvalEntry);
+
+/** Letta's older approval form: `{type: "approval", approve, approval_request_id, reason?}` (no `approvals`). */
+const olderApproval = z.looseObject({
+  type: z.literal('approval').optional(),
+  approve: z.boolean(),
+  approval_request_id: z.string().min(1),
+  reason: z.string().nullish(),
+});
+
+type Approval = Extract<RunRequest, { kind: 'approvals' }>['approvals'][number];
+
+/** Each form of Letta's input messages, as user text or approvals. */
 const lettaMessage = z.union([
-  z.looseObject({ type: z.literal('approval'), approvals: z.array(approvalEntry).min(1) }),
-  z.looseObject({
-    type: z.literal('tool_return'),
-    tool_returns: z.array(z.looseObject({ tool_call_id: z.string().min(1), tool_return: z.union([z.string(), z.array(text)]), status: z.enum(['success', 'error']) })).min(1),
-  }),
-  z.looseObject({ role: z.enum(['user', 'system', 'assistant']), content: z.union([z.string(), z.array(text)]), type: z.literal('message').nullish() }),
+  z.looseObject({ type: z.literal('approval').optional(), approvals: z.array(typedEntry).min(1) }).transform((m) => ({ approvals: m.approvals as Approval[] })),
+  // Letta reads the older form's approval_request_id as the tool call's id.
+  olderApproval.transform((m) => ({ approvals: [{ type: 'approval', tool_call_id: m.approval_request_id, approve: m.approve, reason: m.reason ?? null }] as Approval[] })),
+  z
+    .looseObject({
+      type: z.literal('tool_return'),
+      tool_returns: z.array(z.looseObject({ tool_call_id: z.string().min(1), tool_return: z.union([z.string(), z.array(text)]), status: z.enum(['success', 'error']) })).min(1),
+    })
+    .transform((m) => ({ approvals: m.tool_returns.map((r): Approval => ({ type: 'tool', tool_call_id: r.tool_call_id, tool_return: joinText(r.tool_return), status: r.status })) })),
+  z
+    .looseObject({ role: z.enum(['user', 'system', 'assistant']), content: z.union([z.string(), z.array(text)]), type: z.literal('message').nullish() })
+    .transform((m) => ({ role: m.role, text: joinText(m.content) })),
 ]);
 
 export const lettaTurnBody = z.looseObject({
@@ -36,24 +65,29 @@ export const lettaTurnBody = z.looseObject({
 
 const resumeBody = z.looseObject({ starting_after: z.number().int().min(0).nullish() }).nullish();
 
-const joinText = (c: string | Array<{ text?: string | undefined }>) => (typeof c === 'string' ? c : c.map((p) => p.text ?? '').join(''));
+/** Letta hands a system message to an Anthropic model as a user event (not as instructions). */
+const systemEvent = (text: string) => `<event>SYSTEM ALERT: ${text}</event>`;
 
 export function turnRequest(body: z.infer<typeof lettaTurnBody>): RunRequest {
-  const texts: string[] = [];
-  const approvals: Extract<RunRequest, { kind: 'approvals' }>['approvals'] = [];
-  if (body.input) texts.push(joinText(body.input));
+  // Input messages in order; consecutive ones of one role are one turn.
+  const inputs: Array<{ role: 'user' | 'assistant'; text: string }> = [];
+  const approvals: Approval[] = [];
+  const add = (role: 'user' | 'assistant', text: string) => {
+    const last = inputs[inputs.length - 1];
+    if (last?.role === role) last.text += `\n\n${text}`;
+    else inputs.push({ role, text });
+  };
+  if (body.input) add('user', joinText(body.input));
   for (const m of body.messages ?? []) {
-    if ('role' in m) {
-      if (m.role !== 'user') throw new ServiceError('invalid_request', `a turn starts with user messages; got role "${m.role}"`);
-      texts.push(joinText(m.content as string | Array<{ text?: string }>));
-    } else if (m.type === 'approval') approvals.push(...m.approvals);
-    else for (const r of m.tool_returns) approvals.push({ type: 'tool', tool_call_id: r.tool_call_id, tool_return: joinText(r.tool_return), status: r.status });
+    if ('approvals' in m) approvals.push(...m.approvals);
+    else add(m.role === 'assistant' ? 'assistant' : 'user', m.role === 'system' ? systemEvent(m.text) : m.text);
   }
-  if (approvals.length && texts.length) throw new ServiceError('invalid_request', 'a turn starts with user messages or with approvals, not both');
+  if (approvals.length && inputs.length) throw new ServiceError('invalid_request', 'a turn starts with user messages or with approvals, not both');
   if (approvals.length) return { kind: 'approvals', approvals };
-  const joined = texts.join('\n\n');
-  if (!joined.trim()) throw new ServiceError('invalid_request', 'send `messages` (or `input`) with some user text');
-  return { kind: 'user', text: joined };
+  const last = inputs.pop();
+  if (!last?.text.trim()) throw new ServiceError('invalid_request', 'send `messages` (or `input`) with some user text');
+  if (last.role !== 'user') throw new ServiceError('invalid_request', 'the last input message must be a user (or system) message: the model answers it');
+  return inputs.length ? { kind: 'user', text: last.text, earlier: inputs } : { kind: 'user', text: last.text };
 }
 
 /** Letta's error body. Retrying would not help any of these, so the client is told not to. */
@@ -193,11 +227,22 @@ export async function handleLettaTurn(
     // Not streamed: Letta's LettaResponse once the run has ended.
     const frames: LettaFrame[] = [];
     await new Promise<void>((resolve) => log.subscribe({ frame: (e) => frames.push(JSON.parse(e.json) as LettaFrame), end: () => resolve() }));
+    const stop = frames.find((f): f is StopReasonFrame => f.message_type === 'stop_reason');
+    // A failed turn is an error answer with Letta's status for it, never a 200 with nothing in it.
+    if (stop && runStatusFor(stop.stop_reason) === 'failed') {
+      const run = service.store.getRun(runId);
+      const detail = run?.error ?? `the run ended with ${stop.stop_reason}`;
+      const json = JSON.stringify({ detail, run_id: runId, stop_reason: stop.stop_reason });
+      res.writeHead(failedTurnStatus(stop.stop_reason, detail), { 'content-type': 'application/json', 'x-should-retry': 'false', 'content-length': Buffer.byteLength(json) });
+      return void res.end(json);
+    }
+    // The response: what the agent said, not the turn's input (user, approval and input assistant messages).
     const hidden = new Set(['user_message', 'approval_response_message']);
-    const messages = service.store.listRunMessages(runId).filter((m) => !hidden.has(m.message_type) && (!types || types.has(m.message_type)));
+    const isInput = (m: LettaMessage) => hidden.has(m.message_type) || (m.message_type === 'assistant_message' && m.step_id === null);
+    const messages = service.store.listRunMessages(runId).filter((m) => !isInput(m) && (!types || types.has(m.message_type)));
     const json = JSON.stringify({
-      messages,
-      stop_reason: frames.find((f) => f.message_type === 'stop_reason'),
+      messages: messages.map(completeMessage),
+      stop_reason: stop,
       usage: frames.find((f) => f.message_type === 'usage_statistics'),
     });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
@@ -205,6 +250,19 @@ export async function handleLettaTurn(
   } catch (err) {
     sendDetail(res, err);
   }
+}
+
+/**
+ * Letta's status for a failed turn: the model provider's overload 503, its rate limit 429, its
+ * timeout 504, another answer of the model API 502; any other failure 500.
+ */
+export function failedTurnStatus(reason: StopReasonType, detail: string): number {
+  if (reason !== 'llm_api_error') return 500;
+  const upstream = Number(/HTTP (\d{3})/.exec(detail)?.[1]);
+  if (upstream === 529 || upstream === 503) return 503;
+  if (upstream === 429) return 429;
+  if (upstream === 408 || upstream === 504) return 504;
+  return 502;
 }
 
 export async function handleRunResume(service: AgentService, runId: string, res: ServerResponse, readBody: () => Promise<unknown>, maxBufferedBytes: number): Promise<void> {

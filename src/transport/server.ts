@@ -113,6 +113,8 @@ export async function startServer(o: LettaStreamServerOptions): Promise<LettaStr
     const candidates = routes.filter((r) => r.pattern.test(url.pathname));
     const r = candidates.find((c) => c.method === req.method);
     if (!r) {
+      // Neither answer changes on a retry: the client is told not to send it again (POSTs included).
+      res.setHeader('x-should-retry', 'false');
       if (candidates.length) return sendJson(res, 405, { detail: `${req.method} is not allowed on ${url.pathname}`, error: { code: 'invalid_request', message: `${req.method} is not allowed on ${url.pathname}` } });
       // The rest of Letta's API is not served: say so, never answer something silently wrong.
       if (url.pathname.startsWith('/v1/')) return sendJson(res, 501, { detail: `letta-stream does not serve ${req.method} ${url.pathname} (see docs/letta-api.md)` });
