@@ -258,6 +258,11 @@ export class AgentService {
     return this.finisher.view(agent);
   }
 
+  /** A stored agent as its runs' ends leave it (an end the store has not taken yet included). */
+  viewAgent(agent: AgentRecord): AgentRecord {
+    return this.finisher.view(agent);
+  }
+
   getRun(runId: string): RunRecord {
     const run = this.store.getRun(runId);
     if (!run) throw new ServiceError('not_found', `no run "${runId}"`);

@@ -129,7 +129,7 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
     route('GET', '/healthz', () => ({ status: 'ok', live_runs: service.liveRunCount })),
     route('GET', '/v1/agents', (_, __, q) => {
       const { page, filter } = agentsListQuery(q);
-      return itemsOf(service.store.pageAgents(page, filter), 'agent').map((a) => agentJson(a, service.store));
+      return itemsOf(service.store.pageAgents(page, filter), 'agent').map((a) => agentJson(service.viewAgent(a), service.store));
     }),
     route('POST', '/v1/agents', async (_, body) => {
       const b = parse(createAgentBody, await body());
@@ -196,7 +196,8 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
     }),
     route('GET', '/v1/runs', (_, __, q) => {
       const { page, filter, agentId } = runsListQuery(q);
-      if (agentId) service.getAgent(agentId); // 404 for an unknown agent
+      // An agent may be named by id or by name (`demo`), as everywhere; an unknown one is a 404.
+      if (agentId) filter.agentIds = [service.getAgent(agentId).id];
       return itemsOf(service.store.pageRuns(page, filter), 'run').map(runJson);
     }),
     route('GET', '/v1/runs/:id', (p) => runJson(service.getRun(p.id as string))),

@@ -74,6 +74,8 @@ describe('a full disk mid-run', () => {
     const del = await json(`${h.server.url}/v1/agents/${agent}`, { method: 'DELETE' });
     expect(del.status).not.toBe(409);
     expect(h.store.getAgent(agent)?.state).toBe('running'); // really nothing was written
+    const listed = (await json(`${h.server.url}/v1/agents`)).body as unknown as Array<{ id: string; state: string }>;
+    expect(listed.find((a) => a.id === agent)?.state).toBe('idle'); // the list says what GET /v1/agents/:id says
 
     faults.heal();
     // The run's end is written once the store takes writes again (retried, and before the next turn).
