@@ -4,16 +4,9 @@ import type { StreamedMessage } from '../letta/frames.js';
 import { parseSse, SseFormatError } from '../letta/sse.js';
 import type { StepOptions, StepResult } from '../letta/step-builder.js';
 import { streamMachine } from '../machines/stream.machine.js';
+import { ReplayInputError } from './replay-input-error.js';
 
-export class ReplayInputError extends Error {
-  constructor(
-    readonly code: 'invalid_sse' | 'invalid_json' | 'invalid_upstream_event',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ReplayInputError';
-  }
-}
+export { ReplayInputError };
 
 /** Parse a recorded SSE text into machine events; input errors name the line. */
 export function eventsFromSse(text: string): StreamEvent[] {

@@ -1,8 +1,6 @@
-import { ReplayInputError } from '../actors/replay-step.js';
-import { REPLAY_USAGE, runReplay, UsageError } from './replay.js';
-import { runServe, SERVE_USAGE, StartError } from './serve.js';
-import { CHART_USAGE, runChart } from './chart.js';
-import { CHAT_USAGE, runChat } from './chat.js';
+import { ReplayInputError } from '../actors/replay-input-error.js';
+import { StartError, UsageError } from './errors.js';
+import { CHART_USAGE, CHAT_USAGE, REPLAY_USAGE, SERVE_USAGE } from './usage.js';
 
 const USAGE = `letta-stream: Letta-style agent turns on the Anthropic Messages API, streamed as Letta messages
 
@@ -21,18 +19,22 @@ ${CHART_USAGE}
 
 ${CHAT_USAGE}`;
 
+/**
+ * Each command's module is imported only when that command runs: `replay` and `chart` must not
+ * pay for SQLite, ws, the HTTP server and the inspector at start-up.
+ */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case 'replay':
-        return runReplay(rest);
+        return (await import('./replay.js')).runReplay(rest);
       case 'chat':
-        return await runChat(rest);
+        return await (await import('./chat.js')).runChat(rest);
       case 'chart':
-        return runChart(rest);
+        return (await import('./chart.js')).runChart(rest);
       case 'serve':
-        return await runServe(rest);
+        return await (await import('./serve.js')).runServe(rest);
       case undefined:
       case 'help':
       case '--help':

@@ -5,15 +5,9 @@ import { ReplayInputError, eventsFromSse, replayStep } from '../actors/replay-st
 import type { LettaFrame } from '../letta/frames.js';
 import { newRunId, newStepId } from '../letta/ids.js';
 import { stopReasonFor, usageFrame } from '../letta/step-outcome.js';
+import { UsageError } from './errors.js';
 import { BufferedLineWriter } from './line-writer.js';
 
-export const REPLAY_USAGE = `usage: letta-stream replay FILE.sse [--interface simple|kwargs] [--approval-tool NAME]...
-                           [--inner-thoughts-in-kwargs] [--use-assistant-message]
-                           [--run-id ID] [--step-id ID]
-
-Replays a recorded Anthropic SSE stream through the stream machine and prints every Letta frame
-as one JSON object per line, then one stop_reason and one usage_statistics frame.
-Exit 0; 1 when the stream broke an integrity rule (stop_reason "error"); 2 for bad input.`;
 
 const replayFlags = z.object({
   interface: z.enum(['simple', 'kwargs'], { error: '--interface must be "simple" or "kwargs"' }).default('simple'),
@@ -24,7 +18,8 @@ const replayFlags = z.object({
   'step-id': z.string().min(1).optional(),
 });
 
-export class UsageError extends Error {}
+export { REPLAY_USAGE } from './usage.js';
+export { UsageError };
 
 export function runReplay(argv: string[], out: NodeJS.WritableStream = process.stdout): number {
   let parsed;
