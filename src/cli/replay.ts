@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { ReplayInputError, eventsFromSse, replayStep } from '../actors/replay-step.js';
+import { ReplayInputError, replayStep, streamEventsFromSse } from '../actors/replay-step.js';
 import type { LettaFrame } from '../letta/frames.js';
 import { newRunId, newStepId } from '../letta/ids.js';
 import { stopReasonFor, usageFrame } from '../letta/step-outcome.js';
@@ -52,7 +52,7 @@ export function runReplay(argv: string[], out: NodeJS.WritableStream = process.s
     const code = (err as NodeJS.ErrnoException).code;
     throw new ReplayInputError('invalid_sse', code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file}: ${(err as Error).message}`);
   }
-  const events = eventsFromSse(text);
+  const events = streamEventsFromSse(text);
   const runId = f['run-id'] ?? newRunId();
   const writer = new BufferedLineWriter(out);
   const emit = (frame: LettaFrame) => writer.line(JSON.stringify(frame));
