@@ -1,5 +1,6 @@
 import type { BlockStart, Usage } from './anthropic-events.js';
 import { FrameWriter } from './frame-writer.js';
+import type { AssistantMessage, ReasoningMessage, StreamedMessage } from './frames.js';
 import { newMessageId } from './ids.js';
 import { ThinkingTagStripper } from './thinking-tag.js';
 import { ToolArgsReader, type ToolArgsSink } from './tool-args-reader.js';
@@ -89,6 +90,12 @@ export class StepBuilder {
   private readonly tagStripper = new ThinkingTagStripper();
   private readonly approvalTools: ReadonlySet<string>;
   private readonly kwargs: boolean;
+  /**
+   * simple interface: every text delta is exactly one assistant frame and every non-empty
+   * argument chunk one tool-call frame, so the machine can emit the frame straight from the
+   * `stream*` methods (the per-delta path); kwargs may hold text back or split it.
+   */
+  readonly streamsAsIs: boolean;
   private readonly innerThoughts: boolean;
   private readonly assistantMessage: boolean;
   private upstreamMessageId: string | null = null;
@@ -102,6 +109,7 @@ export class StepBuilder {
     this.writer = new FrameWriter(options.runId, options.stepId, options.messageId ?? newMessageId());
     this.approvalTools = new Set(options.requiresApprovalTools ?? []);
     this.kwargs = options.interface === 'kwargs';
+    this.streamsAsIs = !this.kwargs;
     this.innerThoughts = this.kwargs && options.innerThoughtsInKwargs === true;
     this.assistantMessage = this.kwargs && options.useAssistantMessage === true;
   }
@@ -140,16 +148,23 @@ export class StepBuilder {
     // kwargs without inner thoughts in kwargs: text is dropped from the stream (Letta), kept in content.
   }
 
+  /** simple interface, inside a text block (the machine's `text` state): the delta's one frame. */
+  streamText(text: string): AssistantMessage {
+    // The state guarantees the block; the check is for graph traversal, which resolves `emit`s
+    // without running the actions that opened it.
+    if (this.block?.kind === 'text') this.block.parts.push(text);
+    return this.writer.assistantFrame(text);
+  }
+
   // ── thinking ──────────────────────────────────────────────────────────
   openThinking(): void {
     this.block = { kind: 'thinking', parts: [], signature: null };
   }
 
-  appendThinking(text: string): void {
-    const b = this.block;
-    if (b?.kind !== 'thinking') return;
-    b.parts.push(text);
-    this.writer.reasoning(text, 'reasoner_model', null);
+  /** Inside a thinking block (the machine's `thinking` state): the delta's one frame. */
+  streamThinking(text: string): ReasoningMessage {
+    if (this.block?.kind === 'thinking') this.block.parts.push(text);
+    return this.writer.reasoningFrame(text, 'reasoner_model', null);
   }
 
   recordSignature(signature: string): void {
@@ -221,6 +236,14 @@ export class StepBuilder {
       b.parts.push(json);
       this.writer.toolCall(b.frameKind, b.id, b.name, json);
     }
+  }
+
+  /** simple interface, a non-empty chunk inside a tool_use block: the chunk's one frame. */
+  streamToolArgs(json: string): StreamedMessage {
+    const b = this.block;
+    if (b?.kind !== 'tool_use') return this.writer.toolCallFrame('tool_call_message', '', '', json); // graph traversal only
+    b.parts.push(json);
+    return this.writer.toolCallFrame(b.frameKind, b.id, b.name, json);
   }
 
   // ── block end ────────────────────────────────────────────────────────
