@@ -1,36 +1,40 @@
 /**
- * Collects output lines and writes them at the end, in large chunks. A replay reads its input
- * lazily, so it holds its output until the whole input has been read and checked: bad input still
- * prints nothing (exit 2). Chunks are encoded to Buffers as they fill: outside the JS heap, they
- * cost the garbage collector nothing while held.
+ * Collects output lines and writes them at the end. A replay reads its input lazily, so it holds
+ * its output until the whole input has been read and checked: bad input still prints nothing
+ * (exit 2). Lines are encoded straight into large Buffers: no joined strings, and held Buffers
+ * live outside the JS heap, so they cost the garbage collector nothing.
  */
 export class BufferedLineWriter {
-  private buf: string[] = [];
-  private size = 0;
   private readonly chunks: Buffer[] = [];
+  private chunk: Buffer;
+  private pos = 0;
 
   constructor(
     private readonly out: NodeJS.WritableStream,
-    private readonly chunkAt = 256 * 1024,
-  ) {}
+    private readonly chunkSize = 1024 * 1024,
+  ) {
+    this.chunk = Buffer.allocUnsafe(chunkSize);
+  }
 
   line(text: string): void {
-    this.buf.push(text);
-    this.size += text.length + 1;
-    if (this.size >= this.chunkAt) this.seal();
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; +1 for the newline.
+    if (this.pos + text.length * 3 + 1 > this.chunk.length) {
+      this.seal();
+      this.chunk = Buffer.allocUnsafe(Math.max(this.chunkSize, text.length * 3 + 1));
+    }
+    this.pos += this.chunk.write(text, this.pos, 'utf8');
+    this.chunk[this.pos++] = 10;
   }
 
   private seal(): void {
-    if (this.buf.length === 0) return;
-    this.buf.push('');
-    this.chunks.push(Buffer.from(this.buf.join('\n')));
-    this.buf = [];
-    this.size = 0;
+    if (this.pos > 0) this.chunks.push(this.chunk.subarray(0, this.pos));
+    this.pos = 0;
   }
 
   /** Write everything collected. */
   end(): void {
     this.seal();
+    this.chunk = Buffer.alloc(0); // the sealed chunk is not written into again
     for (const chunk of this.chunks) this.out.write(chunk);
     this.chunks.length = 0;
   }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ReplayInputError, replayStep, streamEventsFromSse } from '../actors/replay-step.js';
+import { FrameSerializer } from '../letta/frame-json.js';
 import type { LettaFrame } from '../letta/frames.js';
 import { newRunId, newStepId } from '../letta/ids.js';
 import { stopReasonFor, usageFrame } from '../letta/step-outcome.js';
@@ -55,7 +56,8 @@ export function runReplay(argv: string[], out: NodeJS.WritableStream = process.s
   const events = streamEventsFromSse(text);
   const runId = f['run-id'] ?? newRunId();
   const writer = new BufferedLineWriter(out);
-  const emit = (frame: LettaFrame) => writer.line(JSON.stringify(frame));
+  const json = new FrameSerializer();
+  const emit = (frame: LettaFrame) => writer.line(json.json(frame));
   const result = replayStep(
     events,
     {
