@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
 import { ReplayInputError, replayStep, streamEventsFromSse } from '../actors/replay-step.js';
 import { FrameSerializer } from '../letta/frame-json.js';
 import type { LettaFrame } from '../letta/frames.js';
@@ -9,15 +8,39 @@ import { stopReasonFor, usageFrame } from '../letta/step-outcome.js';
 import { UsageError } from './errors.js';
 import { BufferedLineWriter } from './line-writer.js';
 
+interface ReplayFlags {
+  interface: 'simple' | 'kwargs';
+  'approval-tool': string[];
+  'inner-thoughts-in-kwargs': boolean;
+  'use-assistant-message': boolean;
+  'run-id'?: string;
+  'step-id'?: string;
+}
 
-const replayFlags = z.object({
-  interface: z.enum(['simple', 'kwargs'], { error: '--interface must be "simple" or "kwargs"' }).default('simple'),
-  'approval-tool': z.array(z.string().min(1)).default([]),
-  'inner-thoughts-in-kwargs': z.boolean().default(false),
-  'use-assistant-message': z.boolean().default(false),
-  'run-id': z.string().min(1).optional(),
-  'step-id': z.string().min(1).optional(),
-});
+const TOO_SHORT = 'Too small: expected string to have >=1 characters';
+
+/**
+ * The flags, checked by hand rather than with zod (whose import is a third of replay's start-up);
+ * the messages are the ones the zod schema gave.
+ */
+function replayFlags(v: { interface?: string; 'approval-tool'?: string[]; 'inner-thoughts-in-kwargs'?: boolean; 'use-assistant-message'?: boolean; 'run-id'?: string; 'step-id'?: string }): ReplayFlags {
+  const problems: string[] = [];
+  const mode = v.interface ?? 'simple';
+  if (mode !== 'simple' && mode !== 'kwargs') problems.push('--interface must be "simple" or "kwargs"');
+  const tools = v['approval-tool'] ?? [];
+  for (const t of tools) if (t === '') problems.push(TOO_SHORT);
+  if (v['run-id'] === '') problems.push(TOO_SHORT);
+  if (v['step-id'] === '') problems.push(TOO_SHORT);
+  if (problems.length > 0) throw new UsageError(problems.join('; '));
+  return {
+    interface: mode as ReplayFlags['interface'],
+    'approval-tool': tools,
+    'inner-thoughts-in-kwargs': v['inner-thoughts-in-kwargs'] ?? false,
+    'use-assistant-message': v['use-assistant-message'] ?? false,
+    ...(v['run-id'] !== undefined ? { 'run-id': v['run-id'] } : {}),
+    ...(v['step-id'] !== undefined ? { 'step-id': v['step-id'] } : {}),
+  };
+}
 
 export { REPLAY_USAGE } from './usage.js';
 export { UsageError };
@@ -42,9 +65,7 @@ export function runReplay(argv: string[], out: NodeJS.WritableStream = process.s
   }
   const file = parsed.positionals[0];
   if (!file || parsed.positionals.length > 1) throw new UsageError('replay takes exactly one FILE.sse');
-  const flags = replayFlags.safeParse(parsed.values);
-  if (!flags.success) throw new UsageError(flags.error.issues.map((i) => i.message).join('; '));
-  const f = flags.data;
+  const f = replayFlags(parsed.values);
 
   let text: string;
   try {
