@@ -78,7 +78,10 @@ export function runReplay(argv: string[], out: NodeJS.WritableStream = process.s
   const runId = f['run-id'] ?? newRunId();
   const writer = new BufferedLineWriter(out);
   const json = new FrameSerializer();
-  const emit = (frame: LettaFrame) => writer.line(json.json(frame));
+  const emit = (frame: LettaFrame) => {
+    json.write(frame, writer);
+    writer.endLine();
+  };
   const result = replayStep(
     events,
     {
