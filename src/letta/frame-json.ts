@@ -21,9 +21,13 @@ export class FrameSerializer {
   /** The last `prefix` call started a new part. */
   private fresh = false;
 
+  private text = '';
+  private readonly collect: TextSink = { part: (s) => void (this.text += s) };
+
   json(frame: LettaFrame): string {
-    let text = '';
-    this.write(frame, { part: (s) => (text += s) });
+    this.write(frame, this.collect);
+    const text = this.text;
+    this.text = '';
     return text;
   }
 
