@@ -2,6 +2,7 @@ import type { BlockStart, Usage } from './anthropic-events.js';
 import { FrameWriter } from './frame-writer.js';
 import type { AssistantMessage, ReasoningMessage, StreamedMessage } from './frames.js';
 import { newMessageId } from './ids.js';
+import { TextAccumulator } from './text-accumulator.js';
 import { ThinkingTagStripper } from './thinking-tag.js';
 import { ToolArgsReader, type ToolArgsSink } from './tool-args-reader.js';
 
@@ -60,8 +61,8 @@ export interface StepResult {
 }
 
 type OpenBlock =
-  | { kind: 'text'; parts: string[] }
-  | { kind: 'thinking'; parts: string[]; signature: string | null }
+  | { kind: 'text'; parts: TextAccumulator }
+  | { kind: 'thinking'; parts: TextAccumulator; signature: string | null }
   | ToolUseBlock
   | null;
 
@@ -71,7 +72,7 @@ interface ToolUseBlock {
   name: string;
   frameKind: 'tool_call_message' | 'approval_request_message';
   /** simple mode: raw argument chunks; parsed once at the end (linear). */
-  parts: string[];
+  parts: TextAccumulator;
   /** kwargs mode: the incremental reader that splits out inner thoughts. */
   reader: ToolArgsReader | null;
   /** kwargs: argument text held back until the inner thoughts are complete. */
@@ -131,7 +132,7 @@ export class StepBuilder {
 
   // ── text ──────────────────────────────────────────────────────────────
   openText(): void {
-    this.block = { kind: 'text', parts: [] };
+    this.block = { kind: 'text', parts: new TextAccumulator() };
   }
 
   appendText(text: string): void {
@@ -158,7 +159,7 @@ export class StepBuilder {
 
   // ── thinking ──────────────────────────────────────────────────────────
   openThinking(): void {
-    this.block = { kind: 'thinking', parts: [], signature: null };
+    this.block = { kind: 'thinking', parts: new TextAccumulator(), signature: null };
   }
 
   /** Inside a thinking block (the machine's `thinking` state): the delta's one frame. */
@@ -185,7 +186,7 @@ export class StepBuilder {
   openToolUse(block: BlockStart): void {
     if (block.kind !== 'tool_use') return;
     const frameKind = this.approvalTools.has(block.name) ? 'approval_request_message' : 'tool_call_message';
-    const b: ToolUseBlock = { kind: 'tool_use', id: block.id, name: block.name, frameKind, parts: [], reader: null, held: null };
+    const b: ToolUseBlock = { kind: 'tool_use', id: block.id, name: block.name, frameKind, parts: new TextAccumulator(), reader: null, held: null };
     this.block = b;
     const asAssistant = this.assistantMessage && b.name === MESSAGE_TOOL;
     if (!this.innerThoughts && !asAssistant) {
@@ -260,11 +261,11 @@ export class StepBuilder {
       case 'text': {
         const held = this.innerThoughts ? this.tagStripper.flush() : '';
         if (held !== '') this.writer.reasoning(held, 'non_reasoner_model', null);
-        this.content.push({ type: 'text', text: b.parts.join(''), complete });
+        this.content.push({ type: 'text', text: b.parts.join(), complete });
         return;
       }
       case 'thinking':
-        this.content.push({ type: 'thinking', thinking: b.parts.join(''), signature: b.signature, complete });
+        this.content.push({ type: 'thinking', thinking: b.parts.join(), signature: b.signature, complete });
         return;
       case 'tool_use':
         this.content.push(this.endToolUse(b, complete));
@@ -284,7 +285,7 @@ export class StepBuilder {
       if (r.ok) input = r.value;
       else error = r.error;
     } else {
-      rawInput = b.parts.join('');
+      rawInput = b.parts.join();
       const r = parseArguments(rawInput);
       if (typeof r === 'string') error = r;
       else input = r;
