@@ -1,4 +1,6 @@
 import os from 'node:os';
+import { runMachineBench } from './machine-bench.js';
+import { runReplayBench } from './replay-bench.js';
 import { runServiceBench } from './service-bench.js';
 import { runStreamBench } from './stream-bench.js';
 
@@ -7,6 +9,10 @@ async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   console.log(`letta-stream bench — node ${process.version}, ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB${quick ? ' (quick)' : ''}`);
+  console.log('\nletta-stream replay: per-delta stages in process, then the whole process (issue #13)');
+  for (const line of (await runReplayBench(quick)).lines) console.log(line);
+  console.log('\none text delta inside XState: bare machines of the stream machine\'s shape beside the real one');
+  for (const r of await runMachineBench(quick)) console.log(`  ${r.name.padEnd(40)} ${r.usPerEvent.toFixed(2)} µs/event`);
   console.log('\nstream machine pipeline');
   const stream = await runStreamBench(quick);
   for (const line of stream.lines) console.log(line);

@@ -2,12 +2,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { chartFiles, MACHINES, renderChart, type ChartFormat } from '../charts/index.js';
-import { UsageError } from './replay.js';
+import { UsageError } from './errors.js';
 
-export const CHART_USAGE = `usage: letta-stream chart [run|stream|agent] [--format svg|mermaid|json]
-       letta-stream chart --write DIR      (writes every machine as DIR/<name>.svg and .mmd)
+export { CHART_USAGE } from './usage.js';
 
-Prints a state chart drawn from the live machine definition.`;
 
 export function runChart(argv: string[], out: NodeJS.WritableStream = process.stdout): number {
   let parsed;

@@ -1,12 +1,10 @@
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { connect, type RunFrame, type RunHandle } from '../transport/client.js';
-import { UsageError } from './replay.js';
+import { UsageError } from './errors.js';
 
-export const CHAT_USAGE = `usage: letta-stream chat [--url ws://127.0.0.1:8283/v1/ws] [--agent demo] [--json]
+export { CHAT_USAGE } from './usage.js';
 
-An interactive prompt that streams each turn as it happens. Ctrl-C cancels the running turn; at
-the prompt, Ctrl-C twice exits. An approval request asks "approve? [y/n/reason]".`;
 
 const DIM = '\x1b[2m';
 const CYAN = '\x1b[36m';

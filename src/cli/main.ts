@@ -1,10 +1,6 @@
-import { ReplayInputError } from '../actors/replay-step.js';
-import { REPLAY_USAGE, runReplay, UsageError } from './replay.js';
-import { runServe, SERVE_USAGE, StartError } from './serve.js';
-import { CHART_USAGE, runChart } from './chart.js';
-import { CHAT_USAGE, runChat } from './chat.js';
-import { REPLAY_RUN_USAGE, runReplayRun } from './replay-run.js';
-import { RunReaderError } from '../store/run-reader.js';
+import { ReplayInputError } from '../actors/replay-input-error.js';
+import { StartError, UsageError } from './errors.js';
+import { CHART_USAGE, CHAT_USAGE, REPLAY_RUN_USAGE, REPLAY_USAGE, SERVE_USAGE } from './usage.js';
 
 const USAGE = `letta-stream: Letta-style agent turns on the Anthropic Messages API, streamed as Letta messages
 
@@ -26,20 +22,24 @@ ${CHAT_USAGE}
 
 ${REPLAY_RUN_USAGE}`;
 
+/**
+ * Each command's module is imported only when that command runs: `replay` and `chart` must not
+ * pay for SQLite, ws, the HTTP server and the inspector at start-up.
+ */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case 'replay':
-        return runReplay(rest);
+        return (await import('./replay.js')).runReplay(rest);
       case 'replay-run':
-        return runReplayRun(rest);
+        return (await import('./replay-run.js')).runReplayRun(rest);
       case 'chat':
-        return await runChat(rest);
+        return await (await import('./chat.js')).runChat(rest);
       case 'chart':
-        return runChart(rest);
+        return (await import('./chart.js')).runChart(rest);
       case 'serve':
-        return await runServe(rest);
+        return await (await import('./serve.js')).runServe(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -56,10 +56,6 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (err instanceof StartError) {
-      process.stderr.write(`letta-stream ${command}: ${err.message}\n`);
-      return 1;
-    }
-    if (err instanceof RunReaderError) {
       process.stderr.write(`letta-stream ${command}: ${err.message}\n`);
       return 1;
     }

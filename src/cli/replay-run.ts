@@ -1,17 +1,9 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { RunReader } from '../store/run-reader.js';
+import { RunReader, RunReaderError } from '../store/run-reader.js';
 import { BufferedLineWriter } from './line-writer.js';
-import { UsageError } from './replay.js';
+import { StartError, UsageError } from './errors.js';
 
-export const REPLAY_RUN_USAGE = `usage: letta-stream replay-run RUN_ID [--data-dir DIR] [--json]
-
-Prints a stored run from the database: its state changes (run chart › step chart, with their
-times and the seq_id they happened after) and its frames, in the order they happened. Works while
-a server runs on the same data directory (the file is only read). RUN_ID may be a unique prefix.
---json prints one JSON object per line: {"type":"transition",…} and {"type":"frame",…}.
-A run's frames are kept for 5 minutes after it ended; later its stored messages are printed.
-Exit 0; 1 when there is no such run or no database.`;
 
 export function runReplayRun(argv: string[], out: NodeJS.WritableStream = process.stdout): number {
   let parsed;
@@ -23,7 +15,16 @@ export function runReplayRun(argv: string[], out: NodeJS.WritableStream = proces
   const id = parsed.positionals[0];
   if (!id || parsed.positionals.length > 1) throw new UsageError('replay-run takes exactly one RUN_ID');
   const json = parsed.values.json === true;
-  const reader = new RunReader(path.resolve(parsed.values['data-dir'] ?? '.letta-stream'));
+  try {
+    return print(new RunReader(path.resolve(parsed.values['data-dir'] ?? '.letta-stream')), id, json, out);
+  } catch (err) {
+    // No database, an ambiguous id: the user's to fix, said in one line.
+    if (err instanceof RunReaderError) throw new StartError(err.message);
+    throw err;
+  }
+}
+
+function print(reader: RunReader, id: string, json: boolean, out: NodeJS.WritableStream): number {
   try {
     const run = reader.run(id);
     if (!run) {

@@ -1,30 +1,49 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
-import { ReplayInputError, eventsFromSse, replayStep } from '../actors/replay-step.js';
+import { ReplayInputError, replayStep, streamEventsFromSse } from '../actors/replay-step.js';
+import { FrameSerializer } from '../letta/frame-json.js';
 import type { LettaFrame } from '../letta/frames.js';
 import { newRunId, newStepId } from '../letta/ids.js';
 import { stopReasonFor, usageFrame } from '../letta/step-outcome.js';
+import { UsageError } from './errors.js';
 import { BufferedLineWriter } from './line-writer.js';
 
-export const REPLAY_USAGE = `usage: letta-stream replay FILE.sse [--interface simple|kwargs] [--approval-tool NAME]...
-                           [--inner-thoughts-in-kwargs] [--use-assistant-message]
-                           [--run-id ID] [--step-id ID]
+interface ReplayFlags {
+  interface: 'simple' | 'kwargs';
+  'approval-tool': string[];
+  'inner-thoughts-in-kwargs': boolean;
+  'use-assistant-message': boolean;
+  'run-id'?: string;
+  'step-id'?: string;
+}
 
-Replays a recorded Anthropic SSE stream through the stream machine and prints every Letta frame
-as one JSON object per line, then one stop_reason and one usage_statistics frame.
-Exit 0; 1 when the stream broke an integrity rule (stop_reason "error"); 2 for bad input.`;
+const TOO_SHORT = 'Too small: expected string to have >=1 characters';
 
-const replayFlags = z.object({
-  interface: z.enum(['simple', 'kwargs'], { error: '--interface must be "simple" or "kwargs"' }).default('simple'),
-  'approval-tool': z.array(z.string().min(1)).default([]),
-  'inner-thoughts-in-kwargs': z.boolean().default(false),
-  'use-assistant-message': z.boolean().default(false),
-  'run-id': z.string().min(1).optional(),
-  'step-id': z.string().min(1).optional(),
-});
+/**
+ * The flags, checked by hand rather than with zod (whose import is a third of replay's start-up);
+ * the messages are the ones the zod schema gave.
+ */
+function replayFlags(v: { interface?: string; 'approval-tool'?: string[]; 'inner-thoughts-in-kwargs'?: boolean; 'use-assistant-message'?: boolean; 'run-id'?: string; 'step-id'?: string }): ReplayFlags {
+  const problems: string[] = [];
+  const mode = v.interface ?? 'simple';
+  if (mode !== 'simple' && mode !== 'kwargs') problems.push('--interface must be "simple" or "kwargs"');
+  const tools = v['approval-tool'] ?? [];
+  for (const t of tools) if (t === '') problems.push(TOO_SHORT);
+  if (v['run-id'] === '') problems.push(TOO_SHORT);
+  if (v['step-id'] === '') problems.push(TOO_SHORT);
+  if (problems.length > 0) throw new UsageError(problems.join('; '));
+  return {
+    interface: mode as ReplayFlags['interface'],
+    'approval-tool': tools,
+    'inner-thoughts-in-kwargs': v['inner-thoughts-in-kwargs'] ?? false,
+    'use-assistant-message': v['use-assistant-message'] ?? false,
+    ...(v['run-id'] !== undefined ? { 'run-id': v['run-id'] } : {}),
+    ...(v['step-id'] !== undefined ? { 'step-id': v['step-id'] } : {}),
+  };
+}
 
-export class UsageError extends Error {}
+export { REPLAY_USAGE } from './usage.js';
+export { UsageError };
 
 export function runReplay(argv: string[], out: NodeJS.WritableStream = process.stdout): number {
   let parsed;
@@ -46,9 +65,7 @@ export function runReplay(argv: string[], out: NodeJS.WritableStream = process.s
   }
   const file = parsed.positionals[0];
   if (!file || parsed.positionals.length > 1) throw new UsageError('replay takes exactly one FILE.sse');
-  const flags = replayFlags.safeParse(parsed.values);
-  if (!flags.success) throw new UsageError(flags.error.issues.map((i) => i.message).join('; '));
-  const f = flags.data;
+  const f = replayFlags(parsed.values);
 
   let text: string;
   try {
@@ -57,10 +74,14 @@ export function runReplay(argv: string[], out: NodeJS.WritableStream = process.s
     const code = (err as NodeJS.ErrnoException).code;
     throw new ReplayInputError('invalid_sse', code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file}: ${(err as Error).message}`);
   }
-  const events = eventsFromSse(text);
+  const events = streamEventsFromSse(text);
   const runId = f['run-id'] ?? newRunId();
   const writer = new BufferedLineWriter(out);
-  const emit = (frame: LettaFrame) => writer.line(JSON.stringify(frame));
+  const json = new FrameSerializer();
+  const emit = (frame: LettaFrame) => {
+    json.write(frame, writer);
+    writer.endLine();
+  };
   const result = replayStep(
     events,
     {

@@ -11,17 +11,11 @@ import { DataDirLockedError, lockDataDir } from '../store/instance-lock.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 import { isLoopbackName, normalizeOrigin } from '../transport/http-guard.js';
 import { startServer } from '../transport/server.js';
-import { UsageError } from './replay.js';
+import { StartError, UsageError } from './errors.js';
 
-export const SERVE_USAGE = `usage: letta-stream serve [--host 127.0.0.1] [--port 8283] [--data-dir DIR] [--inspect WS_URL]
-                          [--allow-origin ORIGIN]... [--max-connections N]
+export { SERVE_USAGE } from './usage.js';
+export { StartError };
 
-Starts HTTP and WebSocket (/v1/ws) on one port. Without ANTHROPIC_API_KEY it runs against the
-built-in Anthropic-compatible server; with it, the real API (ANTHROPIC_BASE_URL honoured).
-Binding anything but loopback requires LETTA_STREAM_TOKEN. Browser pages may call the service
-only from its own origin, or from an origin given with --allow-origin (e.g. http://localhost:5173).
-One instance per data directory. The inspector page is at /inspect; --inspect also forwards
-the actors' inspection events to a Stately inspector at WS_URL. See docs/security.md.`;
 
 const serveFlags = z.object({
   host: z.string().min(1).default('127.0.0.1'),
@@ -48,9 +42,6 @@ function listenProblem(err: unknown, host: string, port: number): string | null 
       return null;
   }
 }
-
-/** A start-up failure that is the user's to fix: printed as one line, exit 1, no stack trace. */
-export class StartError extends Error {}
 
 function localSecret(dataDir: string): string {
   const file = path.join(dataDir, 'anthropic-local.secret');

@@ -23,49 +23,73 @@ export class SseFormatError extends Error {
 const FIELDS = new Set(['event', 'data', 'id', 'retry']);
 
 export function parseSse(text: string): SseRecord[] {
-  const records: SseRecord[] = [];
-  const lines = text.split(/\r\n|\n|\r/);
+  return [...sseRecords(text)];
+}
+
+/**
+ * The records of `text` one at a time, so a replay holds one event, not the whole recording, at
+ * once. Lines end in \n, \r\n or \r; they are scanned in place (no split of the whole text).
+ */
+export function* sseRecords(text: string): Generator<SseRecord, void, undefined> {
   let event: string | null = null;
-  let data: string[] = [];
+  let data: string | null = null;
+  let more: string[] | null = null; // a record with several data lines (rare)
   let dataLine = 0;
+  let lineNo = 0;
+  let pos = 0;
+  let cr = text.indexOf('\r'); // -1 for the usual \n-only text: one scan, then never again
+  const end = text.length;
 
-  const dispatch = () => {
-    if (data.length === 0) {
+  while (pos <= end) {
+    let nl = text.indexOf('\n', pos);
+    if (nl === -1) nl = end;
+    let next = nl + 1;
+    let stop = nl;
+    if (cr !== -1 && cr < nl) {
+      if (cr < pos) cr = text.indexOf('\r', pos);
+      if (cr !== -1 && cr < nl) {
+        stop = cr;
+        next = cr + 1 < end && text.charCodeAt(cr + 1) === 10 ? cr + 2 : cr + 1;
+        cr = text.indexOf('\r', next);
+      }
+    }
+    lineNo++;
+    if (stop === pos) {
+      // A blank line ends the record.
+      if (data !== null) {
+        yield { line: dataLine, event, data: decode(more ? more.join('\n') : data, dataLine) };
+        data = null;
+        more = null;
+      }
       event = null;
-      return;
+    } else if (text.charCodeAt(pos) !== 58 /* ':' comment */) {
+      const colon = text.indexOf(':', pos);
+      const hasColon = colon !== -1 && colon < stop;
+      const field = text.slice(pos, hasColon ? colon : stop);
+      if (!FIELDS.has(field)) {
+        throw new SseFormatError('invalid_sse', lineNo, `not an SSE field line: ${JSON.stringify(text.slice(pos, stop).slice(0, 60))}`);
+      }
+      let from = hasColon ? colon + 1 : stop;
+      if (from < stop && text.charCodeAt(from) === 32) from++;
+      const value = text.slice(from, stop);
+      if (field === 'event') event = value;
+      else if (field === 'data') {
+        if (data === null) {
+          dataLine = lineNo;
+          data = value;
+        } else (more ??= [data]).push(value);
+      }
     }
-    const raw = data.join('\n');
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (err) {
-      throw new SseFormatError('invalid_json', dataLine, `data is not valid JSON (${(err as Error).message})`);
-    }
-    records.push({ line: dataLine, event, data: value });
-    event = null;
-    data = [];
-  };
-
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] ?? '';
-    if (line === '') {
-      dispatch();
-      continue;
-    }
-    if (line.startsWith(':')) continue; // comment
-    const colon = line.indexOf(':');
-    const field = colon === -1 ? line : line.slice(0, colon);
-    if (!FIELDS.has(field)) {
-      throw new SseFormatError('invalid_sse', i + 1, `not an SSE field line: ${JSON.stringify(line.slice(0, 60))}`);
-    }
-    let value = colon === -1 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'event') event = value;
-    else if (field === 'data') {
-      if (data.length === 0) dataLine = i + 1;
-      data.push(value);
-    }
+    if (nl === end && stop === nl) break;
+    pos = next;
   }
-  dispatch();
-  return records;
+  if (data !== null) yield { line: dataLine, event, data: decode(more ? more.join('\n') : data, dataLine) };
+}
+
+function decode(raw: string, line: number): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch (err) {
+    throw new SseFormatError('invalid_json', line, `data is not valid JSON (${(err as Error).message})`);
+  }
 }

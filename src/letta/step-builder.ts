@@ -1,6 +1,8 @@
 import type { BlockStart, Usage } from './anthropic-events.js';
 import { FrameWriter } from './frame-writer.js';
+import type { AssistantMessage, ReasoningMessage, StreamedMessage } from './frames.js';
 import { newMessageId } from './ids.js';
+import { TextAccumulator } from './text-accumulator.js';
 import { ThinkingTagStripper } from './thinking-tag.js';
 import { ToolArgsReader, type ToolArgsSink } from './tool-args-reader.js';
 
@@ -59,8 +61,8 @@ export interface StepResult {
 }
 
 type OpenBlock =
-  | { kind: 'text'; parts: string[] }
-  | { kind: 'thinking'; parts: string[]; signature: string | null }
+  | { kind: 'text'; parts: TextAccumulator }
+  | { kind: 'thinking'; parts: TextAccumulator; signature: string | null }
   | ToolUseBlock
   | null;
 
@@ -70,7 +72,7 @@ interface ToolUseBlock {
   name: string;
   frameKind: 'tool_call_message' | 'approval_request_message';
   /** simple mode: raw argument chunks; parsed once at the end (linear). */
-  parts: string[];
+  parts: TextAccumulator;
   /** kwargs mode: the incremental reader that splits out inner thoughts. */
   reader: ToolArgsReader | null;
   /** kwargs: argument text held back until the inner thoughts are complete. */
@@ -89,6 +91,12 @@ export class StepBuilder {
   private readonly tagStripper = new ThinkingTagStripper();
   private readonly approvalTools: ReadonlySet<string>;
   private readonly kwargs: boolean;
+  /**
+   * simple interface: every text delta is exactly one assistant frame and every non-empty
+   * argument chunk one tool-call frame, so the machine can emit the frame straight from the
+   * `stream*` methods (the per-delta path); kwargs may hold text back or split it.
+   */
+  readonly streamsAsIs: boolean;
   private readonly innerThoughts: boolean;
   private readonly assistantMessage: boolean;
   private upstreamMessageId: string | null = null;
@@ -102,6 +110,7 @@ export class StepBuilder {
     this.writer = new FrameWriter(options.runId, options.stepId, options.messageId ?? newMessageId());
     this.approvalTools = new Set(options.requiresApprovalTools ?? []);
     this.kwargs = options.interface === 'kwargs';
+    this.streamsAsIs = !this.kwargs;
     this.innerThoughts = this.kwargs && options.innerThoughtsInKwargs === true;
     this.assistantMessage = this.kwargs && options.useAssistantMessage === true;
   }
@@ -123,7 +132,7 @@ export class StepBuilder {
 
   // ── text ──────────────────────────────────────────────────────────────
   openText(): void {
-    this.block = { kind: 'text', parts: [] };
+    this.block = { kind: 'text', parts: new TextAccumulator() };
   }
 
   appendText(text: string): void {
@@ -140,16 +149,23 @@ export class StepBuilder {
     // kwargs without inner thoughts in kwargs: text is dropped from the stream (Letta), kept in content.
   }
 
-  // ── thinking ──────────────────────────────────────────────────────────
-  openThinking(): void {
-    this.block = { kind: 'thinking', parts: [], signature: null };
+  /** simple interface, inside a text block (the machine's `text` state): the delta's one frame. */
+  streamText(text: string): AssistantMessage {
+    // The state guarantees the block; the check is for graph traversal, which resolves `emit`s
+    // without running the actions that opened it.
+    if (this.block?.kind === 'text') this.block.parts.push(text);
+    return this.writer.assistantFrame(text);
   }
 
-  appendThinking(text: string): void {
-    const b = this.block;
-    if (b?.kind !== 'thinking') return;
-    b.parts.push(text);
-    this.writer.reasoning(text, 'reasoner_model', null);
+  // ── thinking ──────────────────────────────────────────────────────────
+  openThinking(): void {
+    this.block = { kind: 'thinking', parts: new TextAccumulator(), signature: null };
+  }
+
+  /** Inside a thinking block (the machine's `thinking` state): the delta's one frame. */
+  streamThinking(text: string): ReasoningMessage {
+    if (this.block?.kind === 'thinking') this.block.parts.push(text);
+    return this.writer.reasoningFrame(text, 'reasoner_model', null);
   }
 
   recordSignature(signature: string): void {
@@ -170,7 +186,7 @@ export class StepBuilder {
   openToolUse(block: BlockStart): void {
     if (block.kind !== 'tool_use') return;
     const frameKind = this.approvalTools.has(block.name) ? 'approval_request_message' : 'tool_call_message';
-    const b: ToolUseBlock = { kind: 'tool_use', id: block.id, name: block.name, frameKind, parts: [], reader: null, held: null };
+    const b: ToolUseBlock = { kind: 'tool_use', id: block.id, name: block.name, frameKind, parts: new TextAccumulator(), reader: null, held: null };
     this.block = b;
     const asAssistant = this.assistantMessage && b.name === MESSAGE_TOOL;
     if (!this.innerThoughts && !asAssistant) {
@@ -223,6 +239,14 @@ export class StepBuilder {
     }
   }
 
+  /** simple interface, a non-empty chunk inside a tool_use block: the chunk's one frame. */
+  streamToolArgs(json: string): StreamedMessage {
+    const b = this.block;
+    if (b?.kind !== 'tool_use') return this.writer.toolCallFrame('tool_call_message', '', '', json); // graph traversal only
+    b.parts.push(json);
+    return this.writer.toolCallFrame(b.frameKind, b.id, b.name, json);
+  }
+
   // ── block end ────────────────────────────────────────────────────────
   /** content_block_stop: the open block is complete. */
   closeBlock(): void {
@@ -237,11 +261,11 @@ export class StepBuilder {
       case 'text': {
         const held = this.innerThoughts ? this.tagStripper.flush() : '';
         if (held !== '') this.writer.reasoning(held, 'non_reasoner_model', null);
-        this.content.push({ type: 'text', text: b.parts.join(''), complete });
+        this.content.push({ type: 'text', text: b.parts.join(), complete });
         return;
       }
       case 'thinking':
-        this.content.push({ type: 'thinking', thinking: b.parts.join(''), signature: b.signature, complete });
+        this.content.push({ type: 'thinking', thinking: b.parts.join(), signature: b.signature, complete });
         return;
       case 'tool_use':
         this.content.push(this.endToolUse(b, complete));
@@ -261,7 +285,7 @@ export class StepBuilder {
       if (r.ok) input = r.value;
       else error = r.error;
     } else {
-      rawInput = b.parts.join('');
+      rawInput = b.parts.join();
       const r = parseArguments(rawInput);
       if (typeof r === 'string') error = r;
       else input = r;

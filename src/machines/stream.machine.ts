@@ -1,4 +1,4 @@
-import { enqueueActions, setup } from 'xstate';
+import { emit, enqueueActions, setup } from 'xstate';
 import type { StreamEvent } from '../letta/anthropic-events.js';
 import type { StreamedMessage } from '../letta/frames.js';
 import { StepBuilder, type StepOptions, type StepOutcome, type StepResult } from '../letta/step-builder.js';
@@ -41,6 +41,10 @@ const insideBlock = (mode: Mode) =>
     MESSAGE_STOP: breaksIntegrity(mode),
   }) as const;
 
+type BlockDelta = Extract<StreamEvent, { type: 'CONTENT_BLOCK_DELTA' }>;
+/** The event a per-delta action runs for: its guard has checked the kind. */
+type DeltaEvent<K extends BlockDelta['delta']['kind']> = BlockDelta & { delta: Extract<BlockDelta['delta'], { kind: K }> };
+
 function describe(event: StreamEvent): string {
   if (event.type === 'CONTENT_BLOCK_DELTA') return event.delta.kind === 'other' ? event.delta.type : event.delta.kind;
   if (event.type === 'CONTENT_BLOCK_START') return `content_block_start (${event.block.kind === 'other' ? event.block.type : event.block.kind})`;
@@ -60,7 +64,12 @@ export const streamMachine = setup({
     isThinkingBlock: ({ event }) => event.type === 'CONTENT_BLOCK_START' && event.block.kind === 'thinking',
     isRedactedThinkingBlock: ({ event }) => event.type === 'CONTENT_BLOCK_START' && event.block.kind === 'redacted_thinking',
     isToolUseBlock: ({ event }) => event.type === 'CONTENT_BLOCK_START' && event.block.kind === 'tool_use',
+    /** simple interface: the delta is exactly one frame, emitted straight from the action. */
+    isStreamedTextDelta: ({ context, event }) => event.type === 'CONTENT_BLOCK_DELTA' && event.delta.kind === 'text_delta' && context.step.streamsAsIs,
     isTextDelta: ({ event }) => event.type === 'CONTENT_BLOCK_DELTA' && event.delta.kind === 'text_delta',
+    /** simple interface, a non-empty chunk (empty ones yield no frame): exactly one frame. */
+    isStreamedInputJsonDelta: ({ context, event }) =>
+      event.type === 'CONTENT_BLOCK_DELTA' && event.delta.kind === 'input_json_delta' && event.delta.json !== '' && context.step.streamsAsIs,
     isInputJsonDelta: ({ event }) => event.type === 'CONTENT_BLOCK_DELTA' && event.delta.kind === 'input_json_delta',
     isThinkingDelta: ({ event }) => event.type === 'CONTENT_BLOCK_DELTA' && event.delta.kind === 'thinking_delta',
     isSignatureDelta: ({ event }) => event.type === 'CONTENT_BLOCK_DELTA' && event.delta.kind === 'signature_delta',
@@ -76,14 +85,20 @@ export const streamMachine = setup({
     },
     openText: ({ context }) => context.step.openText(),
     openThinking: ({ context }) => context.step.openThinking(),
+    // The per-delta path: one `emit` of the one frame the delta makes; no queue, no drain.
+    streamText: emit(({ context, event }) => ({ type: 'letta.frame' as const, frame: context.step.streamText((event as DeltaEvent<'text_delta'>).delta.text) })),
+    streamThinking: emit(({ context, event }) => ({
+      type: 'letta.frame' as const,
+      frame: context.step.streamThinking((event as DeltaEvent<'thinking_delta'>).delta.thinking),
+    })),
+    streamToolArgs: emit(({ context, event }) => ({
+      type: 'letta.frame' as const,
+      frame: context.step.streamToolArgs((event as DeltaEvent<'input_json_delta'>).delta.json),
+    })),
+    // Events that make zero or several frames (kwargs text, block ends, …): queue, then drain into emits.
     appendText: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'CONTENT_BLOCK_DELTA' || event.delta.kind !== 'text_delta') return;
       context.step.appendText(event.delta.text);
-      context.step.writer.drain((frame) => enqueue.emit({ type: 'letta.frame', frame }));
-    }),
-    appendThinking: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'CONTENT_BLOCK_DELTA' || event.delta.kind !== 'thinking_delta') return;
-      context.step.appendThinking(event.delta.thinking);
       context.step.writer.drain((frame) => enqueue.emit({ type: 'letta.frame', frame }));
     }),
     recordSignature: enqueueActions(({ context, event, enqueue }) => {
@@ -160,6 +175,7 @@ export const streamMachine = setup({
         text: {
           on: {
             CONTENT_BLOCK_DELTA: [
+              { guard: 'isStreamedTextDelta', actions: 'streamText' },
               { guard: 'isTextDelta', actions: 'appendText' },
               { guard: 'isKnownDelta', ...breaksIntegrity('text mode') },
             ],
@@ -169,7 +185,7 @@ export const streamMachine = setup({
         thinking: {
           on: {
             CONTENT_BLOCK_DELTA: [
-              { guard: 'isThinkingDelta', actions: 'appendThinking' },
+              { guard: 'isThinkingDelta', actions: 'streamThinking' },
               { guard: 'isSignatureDelta', actions: 'recordSignature' },
               { guard: 'isKnownDelta', ...breaksIntegrity('thinking mode') },
             ],
@@ -186,6 +202,7 @@ export const streamMachine = setup({
         tool_use: {
           on: {
             CONTENT_BLOCK_DELTA: [
+              { guard: 'isStreamedInputJsonDelta', actions: 'streamToolArgs' },
               { guard: 'isInputJsonDelta', actions: 'appendToolArgs' },
               { guard: 'isKnownDelta', ...breaksIntegrity('tool_use mode') },
             ],
