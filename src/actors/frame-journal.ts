@@ -1,4 +1,5 @@
 import type { Store } from '../store/types.js';
+import { FlushTimer } from './flush-timer.js';
 import type { LogEntry, RunLog, RunLogListener } from './run-log.js';
 
 /** A batch is written this long after its first frame at the latest… */
@@ -15,12 +16,8 @@ export const JOURNAL_MAX_BATCH = 256;
 export class FrameJournal implements RunLogListener {
   private written = 0;
   private unwritten = 0;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly timer = new FlushTimer(JOURNAL_FLUSH_MS, () => this.flush());
   private failed = false;
-  private readonly tick = () => {
-    this.timer = null;
-    this.flush();
-  };
 
   constructor(
     private readonly store: Store,
@@ -31,10 +28,7 @@ export class FrameJournal implements RunLogListener {
 
   frame(_entry: LogEntry): void {
     if (++this.unwritten >= JOURNAL_MAX_BATCH) this.flush();
-    else if (this.timer === null && !this.failed) {
-      this.timer = setTimeout(this.tick, JOURNAL_FLUSH_MS);
-      this.timer.unref();
-    }
+    else if (!this.failed) this.timer.arm();
   }
 
   end(): void {
@@ -47,16 +41,12 @@ export class FrameJournal implements RunLogListener {
    */
   stop(): void {
     this.failed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.timer.disarm();
   }
 
   /** Writes every frame not written yet (no-op when there is none, or after a refused batch). */
   flush(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    this.timer.disarm();
     if (this.unwritten === 0 || this.failed) return;
     const batch = this.log.entriesAfter(this.written);
     try {

@@ -1,6 +1,7 @@
 import type { InspectionEvent, StateValue } from 'xstate';
 import type { Store } from '../store/types.js';
 import { JOURNAL_FLUSH_MS } from './frame-journal.js';
+import { FlushTimer } from './flush-timer.js';
 import type { RunLog, RunState } from './run-log.js';
 
 /** `{streaming: 'text'}` → `streaming.text`. */
@@ -51,12 +52,8 @@ export function runStateInspector(onState: (state: RunState) => void): (ev: Insp
  */
 export class TransitionJournal {
   private written = 0;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly timer = new FlushTimer(JOURNAL_FLUSH_MS, () => this.flush());
   private failed = false;
-  private readonly tick = () => {
-    this.timer = null;
-    this.flush();
-  };
 
   constructor(
     private readonly store: Store,
@@ -68,17 +65,11 @@ export class TransitionJournal {
   changed(state: RunState): void {
     if (this.failed) return;
     if (FINAL_RUN_STATES.has(state.run)) return this.flush();
-    if (this.timer === null) {
-      this.timer = setTimeout(this.tick, JOURNAL_FLUSH_MS);
-      this.timer.unref();
-    }
+    this.timer.arm();
   }
 
   flush(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    this.timer.disarm();
     if (this.failed) return;
     const batch = this.log.transitionsAfter(this.written);
     if (batch.length === 0) return;

@@ -3,19 +3,23 @@
  * (generated from Letta's pydantic models). Outbound only: we build these, so plain types suffice;
  * tests validate them against the JSON Schema.
  */
-export type StopReasonType =
-  | 'end_turn'
-  | 'error'
-  | 'llm_api_error'
-  | 'invalid_llm_response'
-  | 'invalid_tool_call'
-  | 'max_steps'
-  | 'max_tokens_exceeded'
-  | 'no_tool_call'
-  | 'tool_rule'
-  | 'cancelled'
-  | 'requires_approval'
-  | 'context_window_overflow_in_system_prompt';
+/** Letta's stop reasons, as a list for parsers and the type below. */
+export const STOP_REASONS = [
+  'end_turn',
+  'error',
+  'llm_api_error',
+  'invalid_llm_response',
+  'invalid_tool_call',
+  'max_steps',
+  'max_tokens_exceeded',
+  'no_tool_call',
+  'tool_rule',
+  'cancelled',
+  'requires_approval',
+  'context_window_overflow_in_system_prompt',
+] as const;
+
+export type StopReasonType = (typeof STOP_REASONS)[number];
 
 export type RunStatus = 'created' | 'running' | 'completed' | 'failed' | 'cancelled';
 

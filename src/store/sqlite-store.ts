@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { LettaMessage, RunStatus, StopReasonType } from '../letta/frames.js';
+import { STOP_REASONS, type LettaMessage, type RunStatus, type StopReasonType } from '../letta/frames.js';
 import type { InterfaceMode } from '../letta/step-builder.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import type {
@@ -103,20 +103,7 @@ const AGENT_STATES: ReadonlySet<string> = new Set<AgentState>(['idle', 'running'
 const INTERFACE_MODES: ReadonlySet<string> = new Set<InterfaceMode>(['simple', 'kwargs']);
 const RUN_STATUSES: ReadonlySet<string> = new Set<RunStatus>(['created', 'running', 'completed', 'failed', 'cancelled']);
 const TERMINAL_STATUSES: ReadonlySet<string> = new Set<RunStatus>(['completed', 'failed', 'cancelled']);
-const STOP_REASONS: ReadonlySet<string> = new Set<StopReasonType>([
-  'end_turn',
-  'error',
-  'llm_api_error',
-  'invalid_llm_response',
-  'invalid_tool_call',
-  'max_steps',
-  'max_tokens_exceeded',
-  'no_tool_call',
-  'tool_rule',
-  'cancelled',
-  'requires_approval',
-  'context_window_overflow_in_system_prompt',
-]);
+const STOP_REASON_SET: ReadonlySet<string> = new Set<StopReasonType>(STOP_REASONS);
 const ROLES: ReadonlySet<string> = new Set<HistoryTurn['role']>(['user', 'assistant']);
 
 function isAgentState(v: string): v is AgentState {
@@ -129,7 +116,7 @@ function isRunStatus(v: string): v is RunStatus {
   return RUN_STATUSES.has(v);
 }
 function isStopReason(v: string): v is StopReasonType {
-  return STOP_REASONS.has(v);
+  return STOP_REASON_SET.has(v);
 }
 function isRole(v: string): v is HistoryTurn['role'] {
   return ROLES.has(v);

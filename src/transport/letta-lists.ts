@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ServiceError } from '../actors/errors.js';
-import type { ApprovalRequestMessage, LettaMessage, ToolCallDelta, ToolCallMessage } from '../letta/frames.js';
+import { STOP_REASONS, type ApprovalRequestMessage, type LettaMessage, type ToolCallDelta, type ToolCallMessage } from '../letta/frames.js';
 import type { AgentFilter, Page, PageRequest, RunFilter } from '../store/types.js';
 import { issuesOf } from './protocol.js';
 
@@ -25,20 +25,6 @@ const MESSAGE_TYPES = [
   'event_message',
 ] as const;
 
-const STOP_REASONS = [
-  'end_turn',
-  'error',
-  'llm_api_error',
-  'invalid_llm_response',
-  'invalid_tool_call',
-  'max_steps',
-  'max_tokens_exceeded',
-  'no_tool_call',
-  'tool_rule',
-  'cancelled',
-  'requires_approval',
-  'context_window_overflow_in_system_prompt',
-] as const;
 
 const RUN_STATUSES = ['created', 'running', 'completed', 'failed', 'cancelled'] as const;
 
