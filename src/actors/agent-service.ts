@@ -10,6 +10,7 @@ import { runMachine, type RunActor } from '../machines/run.machine.js';
 import type { AgentRecord, RunRecord, RunTransition, Store } from '../store/types.js';
 import { approvalByDefault, toolDefinitions } from '../tools/registry.js';
 import { ServiceError } from './errors.js';
+import { listAnthropicModels, type LettaModel } from './models.js';
 import { RunDriver, type PlannedCall } from './run-driver.js';
 import { RunFinisher } from './run-finisher.js';
 import { recoverInterruptedRun, restoreRunLog } from './run-recovery.js';
@@ -283,6 +284,11 @@ export class AgentService {
     const log = this.runLog(runId);
     if (log && log.transitions.length > 0) return [...log.transitions];
     return this.store.listRunTransitions(runId);
+  }
+
+  /** The Anthropic models this instance's key can use, in Letta's shape. */
+  listModels(): Promise<LettaModel[]> {
+    return listAnthropicModels(this.o.client);
   }
 
   get liveRunCount(): number {

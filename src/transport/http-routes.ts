@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { AgentService } from '../actors/agent-service.js';
 import { httpStatusFor, ServiceError, toServiceError } from '../actors/errors.js';
+import { CONTEXT_WINDOW, MAX_TOKENS } from '../actors/models.js';
 import type { ApprovalRequestMessage } from '../letta/frames.js';
 import type { AgentRecord, RunRecord, RunTransition, Store } from '../store/types.js';
 import { agentMessagesQueryOf, agentsListQuery, completeMessage, itemsOf, runMessagesQueryOf, runsListQuery } from './letta-lists.js';
@@ -48,9 +50,16 @@ const approvalBody = z.looseObject({ requires_approval: z.boolean().optional(), 
 
 /** Letta's agent type for an agent that answers in plain text and calls tools (letta_v1_agent). */
 const AGENT_TYPE = 'letta_v1_agent';
-/** What requests use: the model's window, and the max_tokens letta-stream sends. */
-const CONTEXT_WINDOW = 200_000;
-const MAX_TOKENS = 4096;
+
+/** letta-stream's own version (Letta's health answer names the server's). */
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Letta's `GET /v1/models/` filters; this instance has one provider, Anthropic's `base` one. */
+const modelsQuery = z.object({
+  provider_category: z.array(z.enum(['base', 'byok'])).optional(),
+  provider_name: z.string().min(1).optional(),
+  provider_type: z.string().min(1).optional(),
+});
 
 /**
  * Agent JSON with Letta's field names and the AgentState fields Letta's clients read: no memory
@@ -70,6 +79,8 @@ export function agentJson(a: AgentRecord, store: Store) {
     requires_approval_tools: a.requiresApprovalTools,
     tool_rules: a.requiresApprovalTools.map((tool_name) => ({ type: 'requires_approval', tool_name })),
     tags: a.tags,
+    /** No secrets are stored (tools run in-process): a truthful empty list. */
+    secrets: [] as unknown[],
     memory: { agent_type: AGENT_TYPE, blocks: [] as unknown[], file_blocks: [] as unknown[] },
     blocks: [] as unknown[],
     sources: [] as unknown[],
@@ -127,6 +138,14 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
   };
   return [
     route('GET', '/healthz', () => ({ status: 'ok', live_runs: service.liveRunCount })),
+    route('GET', '/v1/health', () => ({ status: 'ok', version: VERSION })),
+    route('GET', '/v1/models', async (_, __, q) => {
+      const f = parse(modelsQuery, { ...Object.fromEntries(q), provider_category: q.getAll('provider_category').length ? q.getAll('provider_category') : undefined }, 'the query string');
+      const other = (f.provider_category && !f.provider_category.includes('base')) || (f.provider_name && f.provider_name !== 'anthropic') || (f.provider_type && f.provider_type !== 'anthropic');
+      return other ? [] : service.listModels();
+    }),
+    // No MCP servers: tools are letta-stream's built-ins and the turn's client tools.
+    route('GET', '/v1/mcp-servers', () => []),
     route('GET', '/v1/agents', (_, __, q) => {
       const { page, filter } = agentsListQuery(q);
       return itemsOf(service.store.pageAgents(page, filter), 'agent').map((a) => agentJson(service.viewAgent(a), service.store));
