@@ -8,6 +8,7 @@ import type { InterfaceMode } from '../letta/step-builder.js';
 import { agentNext } from '../machines/agent.machine.js';
 import { runMachine, type RunActor } from '../machines/run.machine.js';
 import type { AgentRecord, RunRecord, RunTransition, Store } from '../store/types.js';
+import type { ClientTool } from '../tools/client-tools.js';
 import { approvalByDefault, toolDefinitions } from '../tools/registry.js';
 import { ServiceError } from './errors.js';
 import { listAnthropicModels, type LettaModel } from './models.js';
@@ -233,7 +234,8 @@ export class AgentService {
    */
   private denyRemovedToolCalls(agent: AgentRecord, tools: readonly string[]): void {
     if (agent.state !== 'awaitingApproval') return;
-    const removed = new Set(agent.pendingToolCalls.filter((p) => p.denied === undefined && !tools.includes(p.name)).map((p) => p.toolCallId));
+    // A client tool is the client's, not the agent's: removing an agent tool of its name changes nothing.
+    const removed = new Set(agent.pendingToolCalls.filter((p) => p.denied === undefined && !p.clientTool && !tools.includes(p.name)).map((p) => p.toolCallId));
     if (removed.size === 0) return;
     const pending = agent.pendingToolCalls.map((p) => (removed.has(p.toolCallId) ? { ...p, requiresApproval: false, denied: TOOL_REMOVED } : p));
     if (pending.some((p) => p.requiresApproval)) {
@@ -299,7 +301,8 @@ export class AgentService {
     return this.ended.size;
   }
 
-  startRun(agentIdOrName: string, request: RunRequest, maxSteps?: number): { runId: string; agentId: string; log: RunLog } {
+  /** `clientTools`: the turn's client-side tools (Letta's `client_tools`), offered for this run only. */
+  startRun(agentIdOrName: string, request: RunRequest, maxSteps?: number, clientTools: readonly ClientTool[] = []): { runId: string; agentId: string; log: RunLog } {
     this.writePendingEnds();
     const agent = this.getAgent(agentIdOrName);
     // The agent chart decides whether this turn may start (one run at a time; approvals first).
@@ -331,6 +334,7 @@ export class AgentService {
       client: this.o.client,
       workspaceDir: this.workspaceDir,
       decided,
+      clientTools,
       settle: (end) => this.finisher.settle(end),
       onFinished: () => this.release(runId),
       onWarning: (m) => this.o.warn?.(m),
@@ -373,6 +377,10 @@ export class AgentService {
       const p = pending.get(a.tool_call_id);
       if (!p) throw new ServiceError('conflict', `tool call ${a.tool_call_id} is not pending approval (stale, already decided, or another agent's)`);
       if (decisions.has(a.tool_call_id)) throw new ServiceError('invalid_request', `tool call ${a.tool_call_id} is decided twice`);
+      // The server has no code for a client tool: approving it cannot run it here.
+      if (p.clientTool && a.type === 'approval' && a.approve) {
+        throw new ServiceError('invalid_request', `tool call ${a.tool_call_id} is to the client tool "${p.name}": run it and send its result ({type: "tool", tool_call_id, tool_return, status}), or deny it`);
+      }
       decisions.set(
         a.tool_call_id,
         a.type === 'tool'

@@ -148,7 +148,8 @@ function isPendingToolCall(v: unknown): v is PendingToolCall {
     typeof v.name === 'string' &&
     isRecord(v.input) &&
     typeof v.requiresApproval === 'boolean' &&
-    (v.denied === undefined || typeof v.denied === 'string')
+    (v.denied === undefined || typeof v.denied === 'string') &&
+    (v.clientTool === undefined || v.clientTool === true)
   );
 }
 function isNullableNumber(v: unknown): v is number | null {

@@ -39,6 +39,8 @@ export interface PendingToolCall {
    * removed from the agent): the error tool return it gets when the turn goes on.
    */
   denied?: string;
+  /** A call to one of the turn's client tools: only the client's tool return settles it, never a server run. */
+  clientTool?: true;
 }
 
 /** A run's usage as stored: the fields of its usage_statistics frame. */

@@ -4,6 +4,7 @@ import type { AgentService, RunRequest } from '../actors/agent-service.js';
 import { httpStatusFor, ServiceError, toServiceError } from '../actors/errors.js';
 import type { LogEntry, RunEnd } from '../actors/run-log.js';
 import { runStatusFor, type LettaFrame, type LettaMessage, type StopReasonFrame, type StopReasonType } from '../letta/frames.js';
+import { clientTools } from '../tools/client-tools.js';
 import { completeMessage } from './letta-lists.js';
 import { followPaced } from './paced-follow.js';
 import { approvalEntry } from './protocol.js';
@@ -61,6 +62,8 @@ export const lettaTurnBody = z.looseObject({
   max_steps: z.number().int().min(1).max(100).optional(),
   include_return_message_types: z.array(z.string()).nullish(),
   include_pings: z.boolean().optional(),
+  /** Letta's client-side tools for this turn (run by the client; a call ends the run with requires_approval). */
+  client_tools: clientTools.nullish(),
 });
 
 const resumeBody = z.looseObject({ starting_after: z.number().int().min(0).nullish() }).nullish();
@@ -211,7 +214,7 @@ export async function handleLettaTurn(
   try {
     const body = parseBody(lettaTurnBody, (await readBody()) ?? {});
     const streaming = body.streaming ?? req.url?.endsWith('/messages/stream') ?? false;
-    const { runId, log } = service.startRun(agentId, turnRequest(body), body.max_steps);
+    const { runId, log } = service.startRun(agentId, turnRequest(body), body.max_steps, body.client_tools ?? []);
     const types = body.include_return_message_types ? new Set(body.include_return_message_types) : null;
     if (streaming) {
       streamLog(service, runId, res, {
