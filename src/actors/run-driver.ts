@@ -35,6 +35,8 @@ export interface RunDriverOptions {
   workspaceDir: string;
   /** The tool calls an approval (or client tool return) decided; empty for a user message turn. */
   decided: PlannedCall[];
+  /** The conversation whose history the run continues; null: the agent's default one. */
+  conversationId?: string | null;
   /** The turn's client tools: offered to the model; a call to one awaits the client's tool return. */
   clientTools?: readonly ClientTool[];
   /** Writes the run's end (or keeps it for retry); returns the end that stands. */
@@ -112,7 +114,7 @@ export class RunDriver implements RunIO {
   upstreamInput(): Omit<UpstreamInput, 'run'> {
     return {
       client: this.o.client,
-      request: buildRequest(this.o.agent, this.o.store.getHistory(this.o.agent.id), this.o.clientTools),
+      request: buildRequest(this.o.agent, this.o.store.getHistory(this.o.agent.id, this.o.conversationId ?? null), this.o.clientTools),
       onFrame: (frame: StreamedMessage) => {
         // A new part: the previous one is complete, journal it now.
         if (frame.otid !== this.lastOtid) {

@@ -6,8 +6,18 @@ import type { AgentService } from '../actors/agent-service.js';
 import { httpStatusFor, ServiceError, toServiceError } from '../actors/errors.js';
 import { CONTEXT_WINDOW, MAX_TOKENS } from '../actors/models.js';
 import type { ApprovalRequestMessage } from '../letta/frames.js';
-import type { AgentRecord, RunRecord, RunTransition, Store } from '../store/types.js';
-import { agentMessagesQueryOf, agentsListQuery, completeMessage, itemsOf, runMessagesQueryOf, runsListQuery } from './letta-lists.js';
+import type { AgentRecord, ConversationRecord, RunRecord, RunTransition, Store } from '../store/types.js';
+import {
+  agentMessagesQueryOf,
+  agentsListQuery,
+  completeMessage,
+  conversationMessagesQueryOf,
+  conversationsListQuery,
+  itemsOf,
+  runMessagesQueryOf,
+  runsListQuery,
+} from './letta-lists.js';
+import { conversationTarget } from './letta-messages.js';
 import { issuesOf } from './protocol.js';
 import { assertWellFormed } from './well-formed.js';
 
@@ -113,6 +123,7 @@ export function runJson(r: RunRecord) {
   return {
     id: r.id,
     agent_id: r.agentId,
+    conversation_id: r.conversationId ?? null,
     status: r.status,
     stop_reason: r.stopReason,
     usage: r.usage,
@@ -121,6 +132,25 @@ export function runJson(r: RunRecord) {
     completed_at: r.completedAt,
   };
 }
+
+/** Letta's conversation fields, and its turn state (one run at a time, as an agent's). */
+function conversationJson(c: ConversationRecord) {
+  return {
+    id: c.id,
+    agent_id: c.agentId,
+    summary: c.summary,
+    archived: false,
+    archived_at: null,
+    created_at: c.createdAt,
+    updated_at: c.updatedAt,
+    state: c.state,
+    active_run_id: c.activeRunId,
+  };
+}
+
+/** Letta's create and update bodies; model settings per conversation are not served. */
+const conversationBody = z.looseObject({ summary: z.string().max(10_000).nullish(), description: z.string().max(10_000).nullish() }).nullish();
+const conversationCancelBody = z.looseObject({ agent_id: z.string().min(1).nullish() }).nullish();
 
 /** A run's state change as the API and the replay show it. */
 export function transitionJson(t: RunTransition) {
@@ -212,6 +242,40 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
       const r = service.cancelAgent(p.id as string, b?.run_ids ?? undefined);
       // Letta answers `{<run_id>: "cancelled"}`; our fields ride along (run ids cannot clash with them).
       return { ...Object.fromEntries(r.cancelled_runs.map((id) => [id, 'cancelled'])), ...r };
+    }),
+    route('POST', '/v1/conversations', async (_, body, q) => {
+      const agentId = q.get('agent_id');
+      if (!agentId) throw new ServiceError('invalid_request', 'name the agent: ?agent_id=');
+      const b = parse(conversationBody, await body());
+      return conversationJson(service.createConversation(agentId, b?.summary ?? b?.description ?? null));
+    }),
+    route('GET', '/v1/conversations', (_, __, q) => {
+      const { page, agentId, summaryText } = conversationsListQuery(q);
+      const filter = { agentId: agentId ? service.getAgent(agentId).id : undefined, summaryText };
+      return itemsOf(service.store.pageConversations(page, filter), 'conversation').map((c) => conversationJson(service.viewConversation(c)));
+    }),
+    route('GET', '/v1/conversations/:id', (p) => conversationJson(service.getConversation(p.id as string))),
+    route('PATCH', '/v1/conversations/:id', async (p, body) => {
+      const b = parse(conversationBody, await body());
+      const summary = b?.summary !== undefined ? b.summary : b?.description;
+      const c = summary === undefined ? service.getConversation(p.id as string) : service.updateConversation(p.id as string, summary);
+      return conversationJson(c);
+    }),
+    route('DELETE', '/v1/conversations/:id', (p) => {
+      service.deleteConversation(p.id as string);
+      return {};
+    }),
+    route('POST', '/v1/conversations/:id/cancel', async (p, body) => {
+      const b = parse(conversationCancelBody, await body());
+      const t = conversationTarget(service, p.id as string, b?.agent_id);
+      const r = service.cancelAgent(t.agentId, undefined, t.conversationId);
+      return { ...Object.fromEntries(r.cancelled_runs.map((id) => [id, 'cancelled'])), ...r };
+    }),
+    route('GET', '/v1/conversations/:id/messages', (p, _, q) => {
+      const { page, types, agentId } = conversationMessagesQueryOf(q);
+      const t = conversationTarget(service, p.id as string, agentId);
+      const scope = t.conversationId ? { conversationId: t.conversationId } : { agentId: t.agentId };
+      return itemsOf(service.store.pageMessages(scope, page, types), 'message').map(completeMessage);
     }),
     route('GET', '/v1/runs', (_, __, q) => {
       const { page, filter, agentId } = runsListQuery(q);

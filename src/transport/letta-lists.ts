@@ -93,6 +93,16 @@ const agentMessagesQuery = z.strictObject({
 
 const runMessagesQuery = z.strictObject({ ...paging });
 
+const conversationsQuery = z.strictObject({
+  ...paging,
+  agent_id: z.string().min(1).optional(),
+  summary_search: z.string().min(1).optional(),
+  // No conversation is archived: every one is unarchived.
+  archive_status: z.enum(['unarchived', 'all']).optional(),
+});
+
+const conversationMessagesQuery = agentMessagesQuery.extend({ agent_id: z.string().min(1).optional() });
+
 /** Filters Letta has that letta-stream does not serve, and why (the 400's detail says it). */
 const REFUSED: Record<string, string> = {
   project_id: 'there are no projects on letta-stream',
@@ -104,7 +114,7 @@ const REFUSED: Record<string, string> = {
   last_stop_reason: 'agents do not record their last stop reason; list runs with stop_reason',
   show_hidden_agents: 'there are no hidden agents on letta-stream',
   background: 'runs do not record whether they were started in the background',
-  conversation_id: 'conversations are not served yet',
+  conversation_id: 'list a conversation\'s messages with GET /v1/conversations/:id/messages',
   group_id: 'there are no groups on letta-stream',
 };
 
@@ -163,6 +173,18 @@ export function runsListQuery(q: URLSearchParams): { page: PageRequest; filter: 
 export function agentMessagesQueryOf(q: URLSearchParams): { page: PageRequest; types: string[] | undefined } {
   const p = parseQuery(agentMessagesQuery, q, 'GET /v1/agents/:id/messages');
   return { page: pageRequest(p, { limit: 100, order: 'desc' }), types: p.include_return_message_types };
+}
+
+/** `GET /v1/conversations/`: limit 50, newest first. */
+export function conversationsListQuery(q: URLSearchParams): { page: PageRequest; agentId: string | undefined; summaryText: string | undefined } {
+  const p = parseQuery(conversationsQuery, q, 'GET /v1/conversations/');
+  return { page: pageRequest(p, { limit: 50, order: 'desc' }), agentId: p.agent_id, summaryText: p.summary_search };
+}
+
+/** `GET /v1/conversations/:id/messages`: as an agent's (limit 100, newest first); `agent_id` with `default`. */
+export function conversationMessagesQueryOf(q: URLSearchParams): { page: PageRequest; types: string[] | undefined; agentId: string | undefined } {
+  const p = parseQuery(conversationMessagesQuery, q, 'GET /v1/conversations/:id/messages');
+  return { page: pageRequest(p, { limit: 100, order: 'desc' }), types: p.include_return_message_types, agentId: p.agent_id };
 }
 
 /** `GET /v1/runs/:id/messages`: limit 100, oldest first. */
