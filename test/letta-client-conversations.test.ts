@@ -1,6 +1,6 @@
 import Letta from '@letta-ai/letta-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './support/service-harness.js';
+import { ofType, startHarness, TestClient, type Harness } from './support/service-harness.js';
 
 /** Conversations through Letta's own client: one agent, several histories, one run at a time each. */
 let h: Harness;
@@ -109,5 +109,36 @@ describe('Letta client: conversations', () => {
     );
     expect(done.filter((c) => c.message_type === 'tool_return_message')).toEqual([expect.objectContaining({ status: 'success' })]);
     expect(done.filter((c) => c.message_type === 'stop_reason').map((c) => c.stop_reason)).toEqual(['end_turn']);
+  });
+
+  it('a tool removed from the agent denies its call waiting for approval in a conversation', async () => {
+    const agent = await letta.agents.create({ name: 'writer', tools: ['write_file', 'get_time'] } as never);
+    const a = await letta.conversations.create({ agent_id: agent.id });
+    const asked = await collect(await letta.conversations.messages.create(a.id, { messages: [{ role: 'user', content: '#tool write_file {"path": "w.txt", "content": "W"}' }] }));
+    expect(asked.filter((c) => c.message_type === 'stop_reason').map((c) => c.stop_reason)).toEqual(['requires_approval']);
+    await letta.agents.update(agent.id, { tools: ['get_time'] } as never);
+    expect(await letta.conversations.retrieve(a.id)).toMatchObject({ state: 'idle' });
+    const returns = (await letta.conversations.messages.list(a.id)).getPaginatedItems().filter((m) => m.message_type === 'tool_return_message');
+    expect(returns).toEqual([expect.objectContaining({ status: 'error', tool_return: expect.stringContaining('removed') })]);
+    const next = await collect(await letta.conversations.messages.create(a.id, { messages: [{ role: 'user', content: 'go on' }] }));
+    expect(next.filter((c) => c.message_type === 'stop_reason').map((c) => c.stop_reason)).toEqual(['end_turn']);
+  });
+
+  it('over the WebSocket: run.start and agent.cancel take a conversation_id', async () => {
+    const agent = h.service.ensureDemoAgent();
+    const a = await letta.conversations.create({ agent_id: agent.id });
+    const c = await TestClient.connect(h.server.wsUrl);
+    try {
+      const first = await c.start(agent.id, 'over the socket', { conversation_id: a.id });
+      expect(ofType(await c.runFrames(first), 'stop_reason')).toEqual([expect.objectContaining({ stop_reason: 'end_turn' })]);
+      expect(userTexts((await letta.conversations.messages.list(a.id)).getPaginatedItems())).toEqual(['over the socket']);
+      const stalled = await c.start(agent.id, '#stall 10000\nwait', { conversation_id: a.id });
+      c.send({ type: 'agent.cancel', request_id: 'cancel-a', agent_id: agent.id, conversation_id: a.id });
+      expect(await c.waitFor((f) => f.request_id === 'cancel-a')).toMatchObject({ type: 'agent.cancel.result', cancelled_runs: [stalled] });
+      expect(ofType(await c.runFrames(stalled), 'stop_reason')).toEqual([expect.objectContaining({ stop_reason: 'cancelled' })]);
+      expect((await letta.agents.messages.list(agent.id)).getPaginatedItems()).toEqual([]);
+    } finally {
+      c.close();
+    }
   });
 });

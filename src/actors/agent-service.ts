@@ -241,7 +241,11 @@ export class AgentService {
     const added = next.tools.filter((t) => !agent.tools.includes(t));
     next.requiresApprovalTools = [...new Set([...next.requiresApprovalTools, ...approvalByDefault(added)])].filter((t) => next.tools.includes(t));
     this.store.updateAgentConfig(next);
-    this.denyRemovedToolCalls(agent, next.tools);
+    // In every conversation: a call waiting for approval of a removed tool is denied.
+    this.denyRemovedToolCalls({ agent, conversationId: null }, next.tools);
+    for (const c of this.conversationsOf(agent.id)) {
+      if (c.state === 'awaitingApproval') this.denyRemovedToolCalls(this.thread(agent.id, c.id), next.tools);
+    }
     return this.getAgent(agent.id);
   }
 
@@ -250,19 +254,31 @@ export class AgentService {
    * is closed at once (every call answered, the agent idle); otherwise the denial is kept on the
    * pending call and recorded when the turn goes on, so the history keeps one tool_result turn.
    */
-  private denyRemovedToolCalls(agent: AgentRecord, tools: readonly string[]): void {
+  private denyRemovedToolCalls(thread: Thread, tools: readonly string[]): void {
+    const agent = thread.agent;
     if (agent.state !== 'awaitingApproval') return;
     // A client tool is the client's, not the agent's: removing an agent tool of its name changes nothing.
     const removed = new Set(agent.pendingToolCalls.filter((p) => p.denied === undefined && !p.clientTool && !tools.includes(p.name)).map((p) => p.toolCallId));
     if (removed.size === 0) return;
     const pending = agent.pendingToolCalls.map((p) => (removed.has(p.toolCallId) ? { ...p, requiresApproval: false, denied: TOOL_REMOVED } : p));
     if (pending.some((p) => p.requiresApproval)) {
-      this.store.setAgentState(agent.id, 'awaitingApproval', agent.activeRunId, pending);
+      this.setTurnState(thread, 'awaitingApproval', agent.activeRunId, pending);
       return;
     }
-    const runId = agent.activeRunId ?? this.store.listRuns(agent.id, 1, null)[0]?.id;
+    const runId = agent.activeRunId ?? this.store.listRuns(agent.id, 1, thread.conversationId)[0]?.id;
     if (runId) closeToolCalls(this.store, agent.id, runId, pending.map((p) => ({ toolCallId: p.toolCallId, output: p.denied ?? APPROVAL_CALLS_REMOVED, status: 'error', name: p.name })));
-    this.store.setAgentState(agent.id, 'idle', null, []);
+    this.setTurnState(thread, 'idle', null, []);
+  }
+
+  /** The agent's other conversations, every page. */
+  private conversationsOf(agentId: string): ConversationRecord[] {
+    const out: ConversationRecord[] = [];
+    for (let after: string | undefined; ; ) {
+      const page = this.store.pageConversations({ limit: 500, order: 'asc', after }, { agentId });
+      if ('unknownCursor' in page || page.items.length === 0) return out;
+      out.push(...page.items);
+      after = page.items[page.items.length - 1]!.id;
+    }
   }
 
   deleteAgent(idOrName: string): void {
