@@ -42,6 +42,12 @@ describe('Letta client: what Letta Code reads at start', () => {
     const agent = await letta.agents.retrieve(h.service.ensureDemoAgent().id);
     expect((agent as unknown as { secrets: unknown[] }).secrets).toEqual([]);
     expect(await letta.mcpServers.list()).toEqual([]);
+    // what Letta Code reads of an agent at start
+    for (const what of ['secrets', 'mcp-servers']) {
+      const res = await fetch(`${h.server.url}/v1/agents/${agent.id}/${what}`);
+      expect([res.status, await res.json()]).toEqual([200, []]);
+    }
+    expect((await fetch(`${h.server.url}/v1/agents/agent-nope/secrets`)).status).toBe(404);
   });
 });
 

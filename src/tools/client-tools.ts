@@ -8,7 +8,8 @@ import { z } from 'zod';
 export const clientTool = z.object({
   // Anthropic's rule for tool names: the model could not call another.
   name: z.string().regex(/^[a-zA-Z0-9_-]{1,128}$/, 'a tool name is 1-128 letters, digits, _ or -'),
-  description: z.string().max(10_000).nullish(),
+  // Bounded by the request body's limit: Letta Code's tool descriptions are long.
+  description: z.string().nullish(),
   /** JSON Schema of the arguments; Letta's default is an object with no properties. */
   parameters: z.looseObject({ type: z.literal('object'), properties: z.record(z.string(), z.unknown()).optional(), required: z.array(z.string()).optional() }).nullish(),
 });

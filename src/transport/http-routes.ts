@@ -176,6 +176,9 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
     }),
     // No MCP servers: tools are letta-stream's built-ins and the turn's client tools.
     route('GET', '/v1/mcp-servers', () => []),
+    route('GET', '/v1/agents/:id/mcp-servers', (p) => (service.getAgent(p.id as string), [])),
+    // No secrets are stored (tools run in-process).
+    route('GET', '/v1/agents/:id/secrets', (p) => (service.getAgent(p.id as string), [])),
     route('GET', '/v1/agents', (_, __, q) => {
       const { page, filter } = agentsListQuery(q);
       return itemsOf(service.store.pageAgents(page, filter), 'agent').map((a) => agentJson(service.viewAgent(a), service.store));
