@@ -318,8 +318,7 @@ export class AgentService {
   }
 
   viewConversation(c: ConversationRecord): ConversationRecord {
-    const v = this.finisher.view({ ...this.placeholderAgent(c.agentId), state: c.state, activeRunId: c.activeRunId, pendingToolCalls: c.pendingToolCalls });
-    return { ...c, state: v.state, activeRunId: v.activeRunId, pendingToolCalls: v.pendingToolCalls };
+    return this.finisher.view(c);
   }
 
   updateConversation(id: string, summary: string | null): ConversationRecord {
@@ -345,11 +344,6 @@ export class AgentService {
     return { agent: { ...agent, state: c.state, activeRunId: c.activeRunId, pendingToolCalls: c.pendingToolCalls }, conversationId: c.id };
   }
 
-  /** A conversation's agent id (for routes that name only the conversation). */
-  conversationAgent(conversationId: string): string {
-    return this.getConversation(conversationId).agentId;
-  }
-
   private setTurnState(t: Thread, state: AgentState, activeRunId: string | null, pending: PendingToolCall[]): void {
     if (t.conversationId) this.store.setConversationState(t.conversationId, state, activeRunId, pending);
     else this.store.setAgentState(t.agent.id, state, activeRunId, pending);
@@ -357,11 +351,6 @@ export class AgentService {
 
   private describe(t: Thread): string {
     return t.conversationId ? `conversation ${t.conversationId}` : `agent ${t.agent.id}`;
-  }
-
-  /** Only the turn-state fields are read by the finisher's view. */
-  private placeholderAgent(agentId: string): AgentRecord {
-    return { id: agentId, name: '', model: '', system: '', tools: [], requiresApprovalTools: [], tags: [], interfaceMode: 'simple', maxSteps: 1, state: 'idle', activeRunId: null, pendingToolCalls: [], createdAt: '', updatedAt: '' };
   }
 
   getRun(runId: string): RunRecord {
@@ -399,7 +388,6 @@ export class AgentService {
     return this.ended.size;
   }
 
-  /** `clientTools`: the turn's client-side tools (Letta's `client_tools`), offered for this run only. */
   /**
    * `clientTools`: the turn's client-side tools (Letta's `client_tools`), offered for this run
    * only. `conversationId`: another conversation of the agent (null: its default one).
