@@ -55,6 +55,8 @@ describe('Letta client: conversations', () => {
     // the runs name their conversation
     const runA = ca.find((c) => c.run_id)!.run_id!;
     expect(await letta.runs.retrieve(runA)).toMatchObject({ agent_id: agent.id, conversation_id: a.id });
+    expect((await letta.runs.list({ conversation_id: a.id } as never)).getPaginatedItems().map((r) => r.id)).toEqual([runA]);
+    await expect(letta.runs.list({ conversation_id: 'conv-nope' } as never)).rejects.toMatchObject({ status: 404 });
   });
 
   it('a second turn on a busy conversation is a 409 (another conversation is free); cancel on the conversation ends its run', async () => {

@@ -671,6 +671,7 @@ export class SqliteStore implements Store {
       ['agent_id IN (SELECT value FROM json_each(@agent_ids))', { agent_ids: list(filter.agentIds) }],
       ['status IN (SELECT value FROM json_each(@statuses))', { statuses: list(filter.statuses) }],
       ['stop_reason = @stop_reason', { stop_reason: filter.stopReason ?? null }],
+      ['conversation_id = @conversation_id', { conversation_id: filter.conversationId ?? null }],
     ]);
     return 'unknownCursor' in rows ? rows : { items: rows.items.map(runFromRow) };
   }

@@ -133,6 +133,8 @@ export interface RunFilter {
   agentIds?: readonly string[] | undefined;
   statuses?: readonly string[] | undefined;
   stopReason?: string | undefined;
+  /** Runs of this conversation (not of the agent's default one). */
+  conversationId?: string | undefined;
 }
 
 /** Whose messages: an agent's default conversation's, another conversation's, or a run's. */

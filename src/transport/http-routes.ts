@@ -284,6 +284,7 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
       const { page, filter, agentId } = runsListQuery(q);
       // An agent may be named by id or by name (`demo`), as everywhere; an unknown one is a 404.
       if (agentId) filter.agentIds = [service.getAgent(agentId).id];
+      if (filter.conversationId) service.getConversation(filter.conversationId); // an unknown one is a 404
       return itemsOf(service.store.pageRuns(page, filter), 'run').map(runJson);
     }),
     route('GET', '/v1/runs/:id', (p) => runJson(service.getRun(p.id as string))),

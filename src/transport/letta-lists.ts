@@ -78,6 +78,7 @@ const runsQuery = z.strictObject({
   status: many(z.enum(RUN_STATUSES)).optional(),
   active: bool.optional(),
   stop_reason: z.enum(STOP_REASONS).optional(),
+  conversation_id: z.string().min(1).optional(),
 });
 
 const agentMessagesQuery = z.strictObject({
@@ -166,7 +167,7 @@ export function runsListQuery(q: URLSearchParams): { page: PageRequest; filter: 
   const named = [...(p.statuses ?? []), ...(p.status ?? [])];
   const statuses = named.length ? named : p.active ? ['created', 'running'] : undefined;
   const agentIds = p.agent_id ? [p.agent_id] : p.agent_ids;
-  return { page: pageRequest(p, { limit: 100, order: 'desc' }, p.ascending), filter: { agentIds, statuses, stopReason: p.stop_reason }, agentId: p.agent_id };
+  return { page: pageRequest(p, { limit: 100, order: 'desc' }, p.ascending), filter: { agentIds, statuses, stopReason: p.stop_reason, conversationId: p.conversation_id }, agentId: p.agent_id };
 }
 
 /** `GET /v1/agents/:id/messages`: limit 100, newest first. */
