@@ -49,6 +49,7 @@ describe('Letta client: conversations', () => {
     expect(userTexts((await letta.conversations.messages.list(a.id)).getPaginatedItems())).toEqual(['#stall 300\nto conversation a']);
     expect(userTexts((await letta.conversations.messages.list(b.id)).getPaginatedItems())).toEqual(['#stall 300\nto conversation b']);
     expect((await letta.agents.messages.list(agent.id)).getPaginatedItems()).toEqual([]);
+    expect(userTexts((await letta.agents.messages.list(agent.id, { conversation_id: b.id })).getPaginatedItems())).toEqual(['#stall 300\nto conversation b']);
     // the model sees only its conversation's turns
     expect(JSON.stringify(h.store.getHistory(agent.id, a.id))).not.toContain('conversation b');
     expect(h.store.getHistory(agent.id)).toEqual([]);

@@ -197,7 +197,7 @@ describe('filters: served, or refused with a detail', () => {
     expect(want).toHaveLength(3);
     const listed = await all(letta.agents.messages.list(agent.id, { include_return_message_types: ['tool_return_message'], limit: 1, order: 'asc' }) as AsyncIterable<Item>);
     expect(listed.map(key)).toEqual(want.map(key));
-    await expect(all(letta.agents.messages.list(agent.id, { conversation_id: 'c' }))).rejects.toMatchObject({ status: 400 });
+    await expect(all(letta.agents.messages.list(agent.id, { conversation_id: 'c' }))).rejects.toMatchObject({ status: 404 });
     await expect(all(letta.agents.messages.list(agent.id, { include_return_message_types: ['nope' as never] }))).rejects.toMatchObject({ status: 400 });
   });
 });

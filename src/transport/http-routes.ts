@@ -237,8 +237,11 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
     }),
     route('GET', '/v1/agents/:id/messages', (p, _, q) => {
       const agent = service.getAgent(p.id as string);
-      const { page, types } = agentMessagesQueryOf(q);
-      return itemsOf(service.store.pageMessages({ agentId: agent.id }, page, types), 'message').map(completeMessage);
+      const { page, types, conversationId } = agentMessagesQueryOf(q);
+      const c = conversationId ? service.getConversation(conversationId) : null;
+      if (c && c.agentId !== agent.id) throw new ServiceError('not_found', `agent ${agent.id} has no conversation "${c.id}"`);
+      const scope = c ? { conversationId: c.id } : { agentId: agent.id };
+      return itemsOf(service.store.pageMessages(scope, page, types), 'message').map(completeMessage);
     }),
     route('POST', '/v1/agents/:id/messages/cancel', async (p, body) => {
       const b = parse(cancelBody, await body());

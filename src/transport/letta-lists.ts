@@ -90,6 +90,8 @@ const agentMessagesQuery = z.strictObject({
   assistant_message_tool_kwarg: z.literal('message').optional(),
   /** Errors are not stored as messages: there is nothing more to include. */
   include_err: bool.optional(),
+  /** One of the agent's conversations (`default`: its own history, as without it). */
+  conversation_id: z.string().min(1).optional(),
 });
 
 const runMessagesQuery = z.strictObject({ ...paging });
@@ -102,7 +104,7 @@ const conversationsQuery = z.strictObject({
   archive_status: z.enum(['unarchived', 'all']).optional(),
 });
 
-const conversationMessagesQuery = agentMessagesQuery.extend({ agent_id: z.string().min(1).optional() });
+const conversationMessagesQuery = agentMessagesQuery.omit({ conversation_id: true }).extend({ agent_id: z.string().min(1).optional() });
 
 /** Filters Letta has that letta-stream does not serve, and why (the 400's detail says it). */
 const REFUSED: Record<string, string> = {
@@ -115,7 +117,6 @@ const REFUSED: Record<string, string> = {
   last_stop_reason: 'agents do not record their last stop reason; list runs with stop_reason',
   show_hidden_agents: 'there are no hidden agents on letta-stream',
   background: 'runs do not record whether they were started in the background',
-  conversation_id: 'list a conversation\'s messages with GET /v1/conversations/:id/messages',
   group_id: 'there are no groups on letta-stream',
 };
 
@@ -171,9 +172,9 @@ export function runsListQuery(q: URLSearchParams): { page: PageRequest; filter: 
 }
 
 /** `GET /v1/agents/:id/messages`: limit 100, newest first. */
-export function agentMessagesQueryOf(q: URLSearchParams): { page: PageRequest; types: string[] | undefined } {
+export function agentMessagesQueryOf(q: URLSearchParams): { page: PageRequest; types: string[] | undefined; conversationId: string | undefined } {
   const p = parseQuery(agentMessagesQuery, q, 'GET /v1/agents/:id/messages');
-  return { page: pageRequest(p, { limit: 100, order: 'desc' }), types: p.include_return_message_types };
+  return { page: pageRequest(p, { limit: 100, order: 'desc' }), types: p.include_return_message_types, conversationId: p.conversation_id === 'default' ? undefined : p.conversation_id };
 }
 
 /** `GET /v1/conversations/`: limit 50, newest first. */
