@@ -94,6 +94,14 @@ describe('built-in Anthropic server', () => {
     expect(plain.content[0]).toMatchObject({ type: 'tool_use', name: 'send_message', input: { message: expect.stringContaining('hello') } });
   });
 
+  it('#tool of a tool the request does not offer: a text answer, no call (as the real model)', async () => {
+    const tools = [{ name: 'get_time', input_schema: { type: 'object' as const, properties: {} } }];
+    const m = await ask([{ role: 'user', content: '#tool ask_user {}' }], { tools });
+    expect(m.stop_reason).toBe('end_turn');
+    expect(m.content.filter((b) => b.type === 'tool_use')).toEqual([]);
+    expect((m.content.find((b) => b.type === 'text') as { text: string }).text).toContain('no tool named ask_user');
+  });
+
   it('speaks the real wire format, and answers bad bodies with Anthropic errors', async () => {
     const res = await fetch(`${server.url}/v1/messages`, {
       method: 'POST',

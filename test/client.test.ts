@@ -46,6 +46,21 @@ describe('letta-stream/client', () => {
     expect(after.find((f) => f.message_type === 'tool_return_message')).toMatchObject({ status: 'success' });
   });
 
+  it('client tools and conversations: a client tool call waits for toolReturn; the run was in the conversation', async () => {
+    const agent = h.service.ensureDemoAgent();
+    const conv = h.service.createConversation(agent.id, null);
+    const ask = { name: 'ask_user', parameters: { type: 'object' as const, properties: { q: { type: 'string' } } } };
+    const first = c.start(agent.id, [{ role: 'user', content: '#tool ask_user {"q": "name?"}' }], { clientTools: [ask], conversationId: conv.id });
+    const frames = await all(first);
+    expect(first.end).toEqual({ status: 'completed', stop_reason: 'requires_approval' });
+    const call = frames.find((f) => f.message_type === 'approval_request_message') as unknown as { tool_call: { tool_call_id: string } };
+    const next = c.toolReturn(agent.id, call.tool_call.tool_call_id, 'Ada', { conversationId: conv.id, clientTools: [ask] });
+    const after = await all(next);
+    expect(after.filter((f) => f.message_type === 'tool_return_message')).toEqual([expect.objectContaining({ tool_return: 'Ada', status: 'success' })]);
+    expect(next.end).toEqual({ status: 'completed', stop_reason: 'end_turn' });
+    expect(h.store.getHistory(agent.id)).toEqual([]);
+  });
+
   it('errors reject with a code', async () => {
     const run = c.start('agent-nope', [{ role: 'user', content: 'x' }]);
     await expect(run.started).rejects.toBeInstanceOf(ProtocolError);

@@ -156,7 +156,7 @@ describe('filters: served, or refused with a detail', () => {
     expect(((await unknown.json()) as { detail: string }).detail).toContain('colour');
   });
 
-  it('runs by agent_ids, statuses, active, stop_reason and ascending; background and conversation_id refused', async () => {
+  it('runs by agent_ids, statuses, active, stop_reason and ascending; background refused; an unknown conversation_id is a 404', async () => {
     const demo = h.service.ensureDemoAgent();
     const other = await letta.agents.create({ name: 'other', tools: ['calculator', 'write_file'] } as never);
     const [done] = await conversation(demo.id, 1);
@@ -173,7 +173,7 @@ describe('filters: served, or refused with a detail', () => {
     expect(await ids({ statuses: ['failed'] })).toEqual([failedRun]);
     expect(await ids({ active: true })).toEqual([]);
     await expect(all(letta.runs.list({ background: true }))).rejects.toMatchObject({ status: 400, error: { detail: expect.stringContaining('background') } });
-    await expect(all(letta.runs.list({ conversation_id: 'c' }))).rejects.toMatchObject({ status: 400 });
+    await expect(all(letta.runs.list({ conversation_id: 'c' }))).rejects.toMatchObject({ status: 404 });
   });
 
   it('active runs: the running one', async () => {
@@ -197,7 +197,7 @@ describe('filters: served, or refused with a detail', () => {
     expect(want).toHaveLength(3);
     const listed = await all(letta.agents.messages.list(agent.id, { include_return_message_types: ['tool_return_message'], limit: 1, order: 'asc' }) as AsyncIterable<Item>);
     expect(listed.map(key)).toEqual(want.map(key));
-    await expect(all(letta.agents.messages.list(agent.id, { conversation_id: 'c' }))).rejects.toMatchObject({ status: 400 });
+    await expect(all(letta.agents.messages.list(agent.id, { conversation_id: 'c' }))).rejects.toMatchObject({ status: 404 });
     await expect(all(letta.agents.messages.list(agent.id, { include_return_message_types: ['nope' as never] }))).rejects.toMatchObject({ status: 400 });
   });
 });

@@ -39,4 +39,36 @@ describe('crash recovery', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('a conversation\'s run left running: failed, the conversation idle with its dangling call closed, the agent\'s own history untouched', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'letta-stream-crash-'));
+    const file = path.join(dir, 'db.sqlite');
+    const anthropic = await startAnthropicServer({ defaultDelayMs: 0 });
+    const client = new Anthropic({ apiKey: 'local', baseURL: anthropic.url, maxRetries: 0 });
+    try {
+      const store1 = new SqliteStore({ file });
+      const service1 = new AgentService({ store: store1, client, dataDir: dir });
+      const agent = service1.ensureDemoAgent();
+      const conv = service1.createConversation(agent.id, null);
+      const { log } = service1.startRun(agent.id, { kind: 'user', text: '#stall 10000\nwait' }, undefined, [], conv.id);
+      store1.appendHistory(agent.id, log.runId, [{ role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_conv_crash', name: 'calculator', input: { expression: '1+1' } }] }]);
+      store1.close();
+
+      const store2 = new SqliteStore({ file });
+      const service2 = new AgentService({ store: store2, client, dataDir: dir });
+      expect(service2.recover()).toEqual([log.runId]);
+      expect(store2.getConversation(conv.id)).toMatchObject({ state: 'idle', activeRunId: null });
+      const history = store2.getHistory(agent.id, conv.id);
+      expect(history.at(-1)).toMatchObject({ role: 'user', content: [expect.objectContaining({ type: 'tool_result', tool_use_id: 'toolu_conv_crash', is_error: true })] });
+      expect(store2.getHistory(agent.id)).toEqual([]);
+      const next = service2.startRun(agent.id, { kind: 'user', text: 'hello again' }, undefined, [], conv.id);
+      const end = await new Promise((resolve) => next.log.subscribe({ frame: () => {}, end: resolve }));
+      expect(end).toMatchObject({ status: 'completed', stop_reason: 'end_turn' });
+      await service2.whenIdle(5_000);
+      store2.close();
+    } finally {
+      await anthropic.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -356,6 +356,50 @@ describe('SqliteStore', () => {
     expect('items' in next && next.items.map((m) => m.otid)).toEqual(['b0', 'b1']);
   });
 
+  it('migration 5: a version 4 file\'s history, messages and runs are the agent\'s default conversation', () => {
+    const old = new Database(file);
+    for (const m of MIGRATIONS.filter((x) => x.version <= 4)) m.up(old);
+    old.pragma('user_version = 4');
+    old.prepare(`INSERT INTO agents (id, name, model, system, tools, requires_approval_tools, interface_mode, max_steps, state, active_run_id, pending_tool_calls, created_at, updated_at)
+      VALUES ('agent-a', 'a', 'm', 's', '[]', '[]', 'simple', 10, 'idle', NULL, '[]', '2025-01-01', '2025-01-01')`).run();
+    old.prepare(`INSERT INTO runs (id, agent_id, status, created_at) VALUES ('run-1', 'agent-a', 'completed', '2025-01-01')`).run();
+    old.prepare(`INSERT INTO history (agent_id, run_id, role, content) VALUES ('agent-a', 'run-1', 'user', '[{"type":"text","text":"old"}]')`).run();
+    old.close();
+    const s = store();
+    expect(s.getHistory('agent-a')).toEqual([{ role: 'user', content: [{ type: 'text', text: 'old' }] }]);
+    expect(s.listRuns('agent-a', 10, null).map((r) => r.id)).toEqual(['run-1']);
+    expect(s.getRun('run-1')).not.toHaveProperty('conversationId');
+  });
+
+  it('conversations: their own history, messages, runs and turn state; deleted with what they hold', () => {
+    const s = store();
+    s.createAgent(agent('agent-a'));
+    const conv = { id: 'conv-1', agentId: 'agent-a', summary: null, state: 'idle' as const, activeRunId: null, pendingToolCalls: [], createdAt: '2025-01-02', updatedAt: '2025-01-02' };
+    s.createConversation(conv);
+    s.createRun(run('run-own', 'agent-a'));
+    s.createRun(run('run-c', 'agent-a', { conversationId: 'conv-1' }));
+    s.appendHistory('agent-a', 'run-own', [{ role: 'user', content: ['own'] }]);
+    s.appendHistory('agent-a', 'run-c', [{ role: 'user', content: ['conv'] }]);
+    s.appendMessages('run-c', 'agent-a', [assistant('M', 'run-c', 'in conv')]);
+    expect(s.getHistory('agent-a')).toEqual([{ role: 'user', content: ['own'] }]);
+    expect(s.getHistory('agent-a', 'conv-1')).toEqual([{ role: 'user', content: ['conv'] }]);
+    const inConv = s.pageMessages({ conversationId: 'conv-1' }, { limit: 10, order: 'asc' });
+    expect('items' in inConv && inConv.items.map((m) => m.id)).toEqual(['M']);
+    const own = s.pageMessages({ agentId: 'agent-a' }, { limit: 10, order: 'asc' });
+    expect('items' in own && own.items).toEqual([]);
+    expect(s.listRuns('agent-a', 10, 'conv-1').map((r) => r.id)).toEqual(['run-c']);
+    expect(s.getRun('run-c')?.conversationId).toBe('conv-1');
+    // a run's end lets go of its conversation, not of the agent
+    s.setConversationState('conv-1', 'running', 'run-c', []);
+    s.setAgentState('agent-a', 'running', 'run-own', []);
+    expect(s.releaseAgent('agent-a', 'run-c', null)).toBe(true);
+    expect(s.getConversation('conv-1')).toMatchObject({ state: 'idle', activeRunId: null });
+    expect(s.getAgent('agent-a')).toMatchObject({ state: 'running', activeRunId: 'run-own' });
+    expect(s.deleteConversation('conv-1')).toBe(true);
+    expect(s.getRun('run-c')).toBeNull();
+    expect(s.getHistory('agent-a')).toEqual([{ role: 'user', content: ['own'] }]);
+  });
+
   it('appendMessages is all or nothing', () => {
     const s = store();
     s.createAgent(agent('agent-a'));

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type Anthropic from '@anthropic-ai/sdk';
@@ -7,9 +8,11 @@ import { isoSeconds, newAgentId, newMessageId, newRunId, otidFor } from '../lett
 import type { InterfaceMode } from '../letta/step-builder.js';
 import { agentNext } from '../machines/agent.machine.js';
 import { runMachine, type RunActor } from '../machines/run.machine.js';
-import type { AgentRecord, RunRecord, RunTransition, Store } from '../store/types.js';
+import type { AgentRecord, AgentState, ConversationRecord, PendingToolCall, RunRecord, RunTransition, Store } from '../store/types.js';
+import type { ClientTool } from '../tools/client-tools.js';
 import { approvalByDefault, toolDefinitions } from '../tools/registry.js';
 import { ServiceError } from './errors.js';
+import { listAnthropicModels, type LettaModel } from './models.js';
 import { RunDriver, type PlannedCall } from './run-driver.js';
 import { RunFinisher } from './run-finisher.js';
 import { recoverInterruptedRun, restoreRunLog } from './run-recovery.js';
@@ -62,6 +65,18 @@ interface LiveRun {
   actor: RunActor;
   log: RunLog;
   agentId: string;
+  /** null: the agent's default conversation. */
+  conversationId: string | null;
+}
+
+/**
+ * Where a turn happens: an agent's default conversation (its turn state on the agent) or another
+ * of its conversations (its own). `agent` carries that conversation's turn state, so the agent
+ * chart, approvals and cancel read one record either way.
+ */
+interface Thread {
+  agent: AgentRecord;
+  conversationId: string | null;
 }
 
 export const DEFAULT_GRACE_MS = 5 * 60_000;
@@ -112,6 +127,11 @@ export class AgentService {
       return ids;
     });
     this.pruneFrames();
+    // Another conversation's dangling calls: those of the runs just failed (its state is idle now).
+    for (const runId of new Set(failed)) {
+      const run = this.store.getRun(runId);
+      if (run?.conversationId) this.guardStore(`run ${runId}: closing its tool calls`, () => closeInterruptedToolCalls(this.store, run.agentId, NOT_RUN_SERVER_STOPPED, run.conversationId ?? null));
+    }
     for (const agent of this.store.listAgents()) {
       // awaiting approval: no run was in flight, the calls still wait for their decision
       if (agent.state === 'awaitingApproval') continue;
@@ -221,7 +241,11 @@ export class AgentService {
     const added = next.tools.filter((t) => !agent.tools.includes(t));
     next.requiresApprovalTools = [...new Set([...next.requiresApprovalTools, ...approvalByDefault(added)])].filter((t) => next.tools.includes(t));
     this.store.updateAgentConfig(next);
-    this.denyRemovedToolCalls(agent, next.tools);
+    // In every conversation: a call waiting for approval of a removed tool is denied.
+    this.denyRemovedToolCalls({ agent, conversationId: null }, next.tools);
+    for (const c of this.conversationsOf(agent.id)) {
+      if (c.state === 'awaitingApproval') this.denyRemovedToolCalls(this.thread(agent.id, c.id), next.tools);
+    }
     return this.getAgent(agent.id);
   }
 
@@ -230,24 +254,39 @@ export class AgentService {
    * is closed at once (every call answered, the agent idle); otherwise the denial is kept on the
    * pending call and recorded when the turn goes on, so the history keeps one tool_result turn.
    */
-  private denyRemovedToolCalls(agent: AgentRecord, tools: readonly string[]): void {
+  private denyRemovedToolCalls(thread: Thread, tools: readonly string[]): void {
+    const agent = thread.agent;
     if (agent.state !== 'awaitingApproval') return;
-    const removed = new Set(agent.pendingToolCalls.filter((p) => p.denied === undefined && !tools.includes(p.name)).map((p) => p.toolCallId));
+    // A client tool is the client's, not the agent's: removing an agent tool of its name changes nothing.
+    const removed = new Set(agent.pendingToolCalls.filter((p) => p.denied === undefined && !p.clientTool && !tools.includes(p.name)).map((p) => p.toolCallId));
     if (removed.size === 0) return;
     const pending = agent.pendingToolCalls.map((p) => (removed.has(p.toolCallId) ? { ...p, requiresApproval: false, denied: TOOL_REMOVED } : p));
     if (pending.some((p) => p.requiresApproval)) {
-      this.store.setAgentState(agent.id, 'awaitingApproval', agent.activeRunId, pending);
+      this.setTurnState(thread, 'awaitingApproval', agent.activeRunId, pending);
       return;
     }
-    const runId = agent.activeRunId ?? this.store.listRuns(agent.id, 1)[0]?.id;
+    const runId = agent.activeRunId ?? this.store.listRuns(agent.id, 1, thread.conversationId)[0]?.id;
     if (runId) closeToolCalls(this.store, agent.id, runId, pending.map((p) => ({ toolCallId: p.toolCallId, output: p.denied ?? APPROVAL_CALLS_REMOVED, status: 'error', name: p.name })));
-    this.store.setAgentState(agent.id, 'idle', null, []);
+    this.setTurnState(thread, 'idle', null, []);
+  }
+
+  /** The agent's other conversations, every page. */
+  private conversationsOf(agentId: string): ConversationRecord[] {
+    const out: ConversationRecord[] = [];
+    for (let after: string | undefined; ; ) {
+      const page = this.store.pageConversations({ limit: 500, order: 'asc', after }, { agentId });
+      if ('unknownCursor' in page || page.items.length === 0) return out;
+      out.push(...page.items);
+      after = page.items[page.items.length - 1]!.id;
+    }
   }
 
   deleteAgent(idOrName: string): void {
     this.writePendingEnds();
     const agent = this.getAgent(idOrName);
     if (agent.state === 'running') throw new ServiceError('conflict', `agent ${agent.id} is busy with run ${agent.activeRunId}; cancel it first`);
+    const busy = [...this.live.entries()].find(([, r]) => r.agentId === agent.id);
+    if (busy) throw new ServiceError('conflict', `agent ${agent.id} is busy with run ${busy[0]} of conversation ${busy[1].conversationId}; cancel it first`);
     this.store.deleteAgent(agent.id);
   }
 
@@ -261,6 +300,57 @@ export class AgentService {
   /** A stored agent as its runs' ends leave it (an end the store has not taken yet included). */
   viewAgent(agent: AgentRecord): AgentRecord {
     return this.finisher.view(agent);
+  }
+
+  createConversation(agentIdOrName: string, summary: string | null): ConversationRecord {
+    const agent = this.getAgent(agentIdOrName);
+    const now = new Date().toISOString();
+    const c: ConversationRecord = { id: `conv-${randomUUID()}`, agentId: agent.id, summary, state: 'idle', activeRunId: null, pendingToolCalls: [], createdAt: now, updatedAt: now };
+    this.store.createConversation(c);
+    return c;
+  }
+
+  /** As its runs' ends leave it, even if one is not written yet. */
+  getConversation(id: string): ConversationRecord {
+    const c = this.store.getConversation(id);
+    if (!c) throw new ServiceError('not_found', `no conversation "${id}"`);
+    return this.viewConversation(c);
+  }
+
+  viewConversation(c: ConversationRecord): ConversationRecord {
+    return this.finisher.view(c);
+  }
+
+  updateConversation(id: string, summary: string | null): ConversationRecord {
+    this.getConversation(id);
+    this.store.updateConversationSummary(id, summary);
+    return this.getConversation(id);
+  }
+
+  /** With its runs and messages; not while a run holds it. */
+  deleteConversation(id: string): void {
+    this.writePendingEnds();
+    const c = this.getConversation(id);
+    if (c.state === 'running') throw new ServiceError('conflict', `conversation ${c.id} is busy with run ${c.activeRunId}; cancel it first`);
+    this.store.deleteConversation(c.id);
+  }
+
+  /** The agent, or its conversation `conversationId`, with that conversation's turn state. */
+  private thread(agentIdOrName: string, conversationId: string | null): Thread {
+    const agent = this.getAgent(agentIdOrName);
+    if (conversationId === null) return { agent, conversationId: null };
+    const c = this.getConversation(conversationId);
+    if (c.agentId !== agent.id) throw new ServiceError('not_found', `agent ${agent.id} has no conversation "${conversationId}"`);
+    return { agent: { ...agent, state: c.state, activeRunId: c.activeRunId, pendingToolCalls: c.pendingToolCalls }, conversationId: c.id };
+  }
+
+  private setTurnState(t: Thread, state: AgentState, activeRunId: string | null, pending: PendingToolCall[]): void {
+    if (t.conversationId) this.store.setConversationState(t.conversationId, state, activeRunId, pending);
+    else this.store.setAgentState(t.agent.id, state, activeRunId, pending);
+  }
+
+  private describe(t: Thread): string {
+    return t.conversationId ? `conversation ${t.conversationId}` : `agent ${t.agent.id}`;
   }
 
   getRun(runId: string): RunRecord {
@@ -285,6 +375,11 @@ export class AgentService {
     return this.store.listRunTransitions(runId);
   }
 
+  /** The Anthropic models this instance's key can use, in Letta's shape. */
+  listModels(): Promise<LettaModel[]> {
+    return listAnthropicModels(this.o.client);
+  }
+
   get liveRunCount(): number {
     return this.live.size;
   }
@@ -293,26 +388,48 @@ export class AgentService {
     return this.ended.size;
   }
 
-  startRun(agentIdOrName: string, request: RunRequest, maxSteps?: number): { runId: string; agentId: string; log: RunLog } {
+  /**
+   * `clientTools`: the turn's client-side tools (Letta's `client_tools`), offered for this run
+   * only. `conversationId`: another conversation of the agent (null: its default one).
+   */
+  startRun(
+    agentIdOrName: string,
+    request: RunRequest,
+    maxSteps?: number,
+    clientTools: readonly ClientTool[] = [],
+    conversationId: string | null = null,
+  ): { runId: string; agentId: string; log: RunLog } {
     this.writePendingEnds();
-    const agent = this.getAgent(agentIdOrName);
-    // The agent chart decides whether this turn may start (one run at a time; approvals first).
+    const thread = this.thread(agentIdOrName, conversationId);
+    const agent = thread.agent;
+    const who = this.describe(thread);
+    // The agent chart decides whether this turn may start (one run at a time per conversation; approvals first).
     if (agentNext(agent.state, { type: request.kind === 'user' ? 'USER_MESSAGE' : 'DECISION' }) === null) {
-      if (agent.state === 'running') throw new ServiceError('conflict', `agent ${agent.id} is busy with run ${agent.activeRunId}; cancel it or wait for it to end`);
+      if (agent.state === 'running') throw new ServiceError('conflict', `${who} is busy with run ${agent.activeRunId}; cancel it or wait for it to end`);
       if (request.kind === 'user') {
         const ids = agent.pendingToolCalls.filter((p) => p.requiresApproval).map((p) => `${p.name} (${p.toolCallId})`);
-        throw new ServiceError('conflict', `agent ${agent.id} is waiting for approval of ${ids.join(', ')}: send an approval, or cancel`);
+        throw new ServiceError('conflict', `${who} is waiting for approval of ${ids.join(', ')}: send an approval, or cancel`);
       }
-      throw new ServiceError('conflict', `agent ${agent.id} has no tool call waiting for approval`);
+      throw new ServiceError('conflict', `${who} has no tool call waiting for approval`);
     }
     const decided = this.plan(agent, request);
     const runId = newRunId();
     const now = new Date().toISOString();
     // All or nothing: a refused write leaves no run `running` and no agent held (the caller gets the error).
     this.store.transaction(() => {
-      this.store.createRun({ id: runId, agentId: agent.id, status: 'running', stopReason: null, usage: null, error: null, createdAt: now, completedAt: null });
-      this.store.setAgentState(agent.id, 'running', runId, agent.pendingToolCalls);
-      if (request.kind === 'user') closeInterruptedToolCalls(this.store, agent.id, 'not run: the run that made this call ended without its result');
+      this.store.createRun({
+        id: runId,
+        agentId: agent.id,
+        ...(thread.conversationId ? { conversationId: thread.conversationId } : {}),
+        status: 'running',
+        stopReason: null,
+        usage: null,
+        error: null,
+        createdAt: now,
+        completedAt: null,
+      });
+      this.setTurnState(thread, 'running', runId, agent.pendingToolCalls);
+      if (request.kind === 'user') closeInterruptedToolCalls(this.store, agent.id, 'not run: the run that made this call ended without its result', thread.conversationId);
       this.recordInput(agent, runId, request);
     });
 
@@ -325,6 +442,8 @@ export class AgentService {
       client: this.o.client,
       workspaceDir: this.workspaceDir,
       decided,
+      clientTools,
+      conversationId: thread.conversationId,
       settle: (end) => this.finisher.settle(end),
       onFinished: () => this.release(runId),
       onWarning: (m) => this.o.warn?.(m),
@@ -344,7 +463,7 @@ export class AgentService {
         trackStates(ev);
       },
     });
-    this.live.set(runId, { actor, log, agentId: agent.id });
+    this.live.set(runId, { actor, log, agentId: agent.id, conversationId: thread.conversationId });
     // A thrown action leaves the machine in `error` without exit actions: finalize here instead
     // (the driver's finalizer is idempotent, so a run that did finalize is not touched again).
     actor.subscribe({
@@ -367,6 +486,10 @@ export class AgentService {
       const p = pending.get(a.tool_call_id);
       if (!p) throw new ServiceError('conflict', `tool call ${a.tool_call_id} is not pending approval (stale, already decided, or another agent's)`);
       if (decisions.has(a.tool_call_id)) throw new ServiceError('invalid_request', `tool call ${a.tool_call_id} is decided twice`);
+      // The server has no code for a client tool: approving it cannot run it here.
+      if (p.clientTool && a.type === 'approval' && a.approve) {
+        throw new ServiceError('invalid_request', `tool call ${a.tool_call_id} is to the client tool "${p.name}": run it and send its result ({type: "tool", tool_call_id, tool_return, status}), or deny it`);
+      }
       decisions.set(
         a.tool_call_id,
         a.type === 'tool'
@@ -427,11 +550,12 @@ export class AgentService {
    * Cancel what an agent is doing: its active run, or — while it awaits approval — every pending
    * tool call, denied with an error tool return so the transcript stays valid.
    */
-  cancelAgent(agentIdOrName: string, runIds?: string[]): { agent_id: string; cancelled_runs: string[]; denied_tool_calls: string[] } {
+  cancelAgent(agentIdOrName: string, runIds?: string[], conversationId: string | null = null): { agent_id: string; cancelled_runs: string[]; denied_tool_calls: string[] } {
     this.writePendingEnds();
-    const agent = this.getAgent(agentIdOrName);
+    const { agent } = this.thread(agentIdOrName, conversationId);
     const cancelled: string[] = [];
-    const targets = runIds ?? [...this.live.entries()].filter(([, r]) => r.agentId === agent.id).map(([id]) => id);
+    // Named runs of the agent, or the live runs of this conversation.
+    const targets = runIds ?? [...this.live.entries()].filter(([, r]) => r.agentId === agent.id && r.conversationId === conversationId).map(([id]) => id);
     for (const id of targets) {
       const live = this.live.get(id);
       if (live && live.agentId === agent.id) {
@@ -440,12 +564,13 @@ export class AgentService {
       }
     }
     const denied: string[] = [];
-    const fresh = this.getAgent(agent.id);
-    const runId = fresh.activeRunId ?? this.store.listRuns(fresh.id, 1)[0]?.id;
-    if (!runIds && fresh.state === 'awaitingApproval' && runId) {
-      closeToolCalls(this.store, fresh.id, runId, fresh.pendingToolCalls.map((p) => ({ toolCallId: p.toolCallId, output: p.denied ?? CANCELLED_WHILE_PENDING, status: 'error', name: p.name })));
-      denied.push(...fresh.pendingToolCalls.map((p) => p.toolCallId));
-      this.store.setAgentState(fresh.id, 'idle', null, []);
+    const fresh = this.thread(agent.id, conversationId);
+    const a = fresh.agent;
+    const runId = a.activeRunId ?? this.store.listRuns(a.id, 1, conversationId)[0]?.id;
+    if (!runIds && a.state === 'awaitingApproval' && runId) {
+      closeToolCalls(this.store, a.id, runId, a.pendingToolCalls.map((p) => ({ toolCallId: p.toolCallId, output: p.denied ?? CANCELLED_WHILE_PENDING, status: 'error', name: p.name })));
+      denied.push(...a.pendingToolCalls.map((p) => p.toolCallId));
+      this.setTurnState(fresh, 'idle', null, []);
     }
     return { agent_id: agent.id, cancelled_runs: cancelled, denied_tool_calls: denied };
   }

@@ -1,5 +1,6 @@
 import type { MessageCreateParamsStreaming, MessageParam } from '@anthropic-ai/sdk/resources/messages';
 import type { AgentRecord, HistoryTurn } from '../store/types.js';
+import { clientToolDefinition, type ClientTool } from '../tools/client-tools.js';
 import { anthropicTools, toolDefinitions, withInnerThoughts } from '../tools/registry.js';
 
 export const MAX_TOKENS = 4096;
@@ -8,10 +9,12 @@ export const THINKING_BUDGET = 1024;
 /**
  * The Anthropic request for an agent's next step. `simple` agents use native extended thinking;
  * `kwargs` agents get Letta's inner-thoughts argument on every tool and must call a tool
- * (send_message to talk), as Letta forces.
+ * (send_message to talk), as Letta forces. A turn's client tools join the agent's, and replace
+ * an agent tool of the same name (as Letta's).
  */
-export function buildRequest(agent: AgentRecord, history: HistoryTurn[]): Omit<MessageCreateParamsStreaming, 'stream'> {
-  const defs = toolDefinitions(agent.tools);
+export function buildRequest(agent: AgentRecord, history: HistoryTurn[], clientTools: readonly ClientTool[] = []): Omit<MessageCreateParamsStreaming, 'stream'> {
+  const overridden = new Set(clientTools.map((t) => t.name));
+  const defs = [...toolDefinitions(agent.tools).filter((d) => !overridden.has(d.name)), ...clientTools.map(clientToolDefinition)];
   const messages = history as unknown as MessageParam[];
   if (agent.interfaceMode === 'kwargs') {
     return {

@@ -9,6 +9,7 @@ import { addUsage, usageFrame } from '../letta/step-outcome.js';
 import { toolReturnMessage } from '../letta/tool-return.js';
 import type { RunIO } from '../machines/run.machine.js';
 import type { AgentRecord, PendingToolCall, Store, UsageTotals } from '../store/types.js';
+import type { ClientTool } from '../tools/client-tools.js';
 import { executeTool } from '../tools/registry.js';
 import { FrameJournal } from './frame-journal.js';
 import { storeFailure, type RunEnding } from './run-finisher.js';
@@ -34,6 +35,10 @@ export interface RunDriverOptions {
   workspaceDir: string;
   /** The tool calls an approval (or client tool return) decided; empty for a user message turn. */
   decided: PlannedCall[];
+  /** The conversation whose history the run continues; null: the agent's default one. */
+  conversationId?: string | null;
+  /** The turn's client tools: offered to the model; a call to one awaits the client's tool return. */
+  clientTools?: readonly ClientTool[];
   /** Writes the run's end (or keeps it for retry); returns the end that stands. */
   settle(end: RunEnding): RunEnding;
   /** Called once, after the finalizer. */
@@ -70,9 +75,11 @@ export class RunDriver implements RunIO {
   private lastOtid = '';
   /** Tool calls of a step the store refused: shown to the client, never in the history. */
   private readonly unstoredCalls: Array<{ id: string; name: string }> = [];
+  private readonly clientToolNames: ReadonlySet<string>;
 
   constructor(private readonly o: RunDriverOptions) {
     this.planned = o.decided;
+    this.clientToolNames = new Set((o.clientTools ?? []).map((t) => t.name));
     for (const call of o.decided) this.unresolved.set(call.id, call.name);
     this.journal = new FrameJournal(o.store, o.log, (err) => this.noteFault('journaling streamed frames', err));
     o.log.subscribe(this.journal);
@@ -92,7 +99,8 @@ export class RunDriver implements RunIO {
       runId: this.o.runId,
       stepId: newStepId(),
       messageId: newMessageId(),
-      requiresApprovalTools: agent.requiresApprovalTools,
+      // A client tool's call ends the run with an approval request, as Letta's does.
+      requiresApprovalTools: [...agent.requiresApprovalTools, ...this.clientToolNames],
       innerThoughtsInKwargs: agent.interfaceMode === 'kwargs',
       useAssistantMessage: agent.interfaceMode === 'kwargs',
     };
@@ -106,7 +114,7 @@ export class RunDriver implements RunIO {
   upstreamInput(): Omit<UpstreamInput, 'run'> {
     return {
       client: this.o.client,
-      request: buildRequest(this.o.agent, this.o.store.getHistory(this.o.agent.id)),
+      request: buildRequest(this.o.agent, this.o.store.getHistory(this.o.agent.id, this.o.conversationId ?? null), this.o.clientTools),
       onFrame: (frame: StreamedMessage) => {
         // A new part: the previous one is complete, journal it now.
         if (frame.otid !== this.lastOtid) {
@@ -148,7 +156,13 @@ export class RunDriver implements RunIO {
     for (const call of allToolCalls(result)) this.unresolved.set(call.id, call.name);
     const runnable = runnableToolCalls(result);
     if (result.approvalRequested) {
-      this.pendingApproval = runnable.map((c) => ({ toolCallId: c.id, name: c.name, input: c.input ?? {}, requiresApproval: c.requiresApproval }));
+      this.pendingApproval = runnable.map((c) => ({
+        toolCallId: c.id,
+        name: c.name,
+        input: c.input ?? {},
+        requiresApproval: c.requiresApproval,
+        ...(this.clientToolNames.has(c.name) ? { clientTool: true as const } : {}),
+      }));
       this.planned = [];
     } else {
       this.planned = result.outcome === 'completed' ? runnable.map((c) => ({ kind: 'execute', id: c.id, name: c.name, input: c.input ?? {} })) : [];

@@ -77,11 +77,14 @@ export class RunFinisher {
     return false;
   }
 
-  /** The agent as its runs' ends leave it, written or not: a run whose end is unwritten does not hold it. */
-  view(agent: AgentRecord): AgentRecord {
-    const end = agent.state === 'running' && agent.activeRunId ? this.unwritten.get(agent.activeRunId) : undefined;
-    if (!end) return agent;
-    return { ...agent, state: end.pending ? 'awaitingApproval' : 'idle', activeRunId: end.pending ? end.runId : null, pendingToolCalls: end.pending ?? [] };
+  /**
+   * An agent (or one of its conversations) as its runs' ends leave it, written or not: a run whose
+   * end is unwritten does not hold it.
+   */
+  view<T extends Pick<AgentRecord, 'state' | 'activeRunId' | 'pendingToolCalls'>>(holder: T): T {
+    const end = holder.state === 'running' && holder.activeRunId ? this.unwritten.get(holder.activeRunId) : undefined;
+    if (!end) return holder;
+    return { ...holder, state: end.pending ? 'awaitingApproval' : 'idle', activeRunId: end.pending ? end.runId : null, pendingToolCalls: end.pending ?? [] };
   }
 
   get pendingCount(): number {

@@ -36,16 +36,16 @@ const RECENT_MESSAGES = 1000;
  * crash, or a run whose tool results the store refused). Tool returns are stored one by one as
  * tools complete, but the history gets the turn's tool_results only at the end of the tool
  * phase; so a stored tool return is the truth for its call (it ran), and only the calls without
- * one are closed with `notRun`.
+ * one are closed with `notRun`. Of the agent's default conversation, or of `conversationId`.
  */
-export function closeInterruptedToolCalls(store: Store, agentId: string, notRun: string): void {
-  const history = store.getHistory(agentId);
+export function closeInterruptedToolCalls(store: Store, agentId: string, notRun: string, conversationId: string | null = null): void {
+  const history = store.getHistory(agentId, conversationId);
   const last = history[history.length - 1];
   if (last?.role !== 'assistant') return;
   const uses = (last.content as Array<{ type?: unknown; id?: unknown; name?: unknown }>).filter((b) => b.type === 'tool_use' && typeof b.id === 'string');
   const ids = uses.map((b) => b.id as string);
   const names = new Map(uses.map((b) => [b.id as string, typeof b.name === 'string' ? b.name : null]));
-  const runId = store.listRuns(agentId, 1)[0]?.id;
+  const runId = store.listRuns(agentId, 1, conversationId)[0]?.id;
   if (ids.length === 0 || !runId) return;
   const told = new Map<string, ToolReturnMessage>();
   for (const m of store.listAgentMessages(agentId, RECENT_MESSAGES)) {

@@ -65,6 +65,15 @@ export function plan(req: MessagesRequest, signer: Signer, defaultDelayMs: numbe
   if (fresh && directive('redacted') !== null) blocks.push({ type: 'redacted_thinking', data: signer.redacted(`${msgs.length}:${prompt}`) });
 
   const toolLines = fresh ? [...prompt.matchAll(/^#tool[ \t]+(\S+)[ \t]*(.*)$/gm)] : [];
+  // Like the real model, a request that offers tools gets calls to those only (a request with
+  // none offered takes any name, for tests of the server itself).
+  const offered = new Set((req.tools ?? []).map((t) => t.name));
+  const notOffered = offered.size ? toolLines.map((m) => m[1]!).filter((n) => !offered.has(n)) : [];
+  if (notOffered.length) {
+    think(`The user wants ${notOffered.join(' and ')}, which I do not have.`);
+    blocks.push({ type: 'text', text: `I have no tool named ${notOffered.join(' or ')}.` });
+    return { ...base, blocks, stopReason: 'end_turn', error };
+  }
   if (toolLines.length) {
     const thoughts = `The user wants me to use ${toolLines.map((m) => m[1]).join(' and ')}. I will call it with the arguments given.`;
     think(thoughts);

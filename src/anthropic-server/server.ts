@@ -37,6 +37,23 @@ function apiError(res: ServerResponse, status: number, type: string, msg: string
   res.end(JSON.stringify({ type: 'error', error: { type, message: msg } }));
 }
 
+/** The models the built-in server answers to, newest first as Anthropic lists them. */
+export const BUILT_IN_MODELS = [
+  { id: 'claude-sonnet-4-6', display_name: 'Claude Sonnet 4.6', created_at: '2026-02-17T00:00:00Z' },
+  { id: 'claude-opus-4-1', display_name: 'Claude Opus 4.1', created_at: '2025-08-05T00:00:00Z' },
+  { id: 'claude-haiku-4-5', display_name: 'Claude Haiku 4.5', created_at: '2025-10-01T00:00:00Z' },
+];
+
+/** Anthropic's `GET /v1/models`: one page (`limit`, `after_id`), `has_more` when there is more. */
+function listModels(res: ServerResponse, url: URL): void {
+  const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? 20) || 20, 1), 1000);
+  const after = url.searchParams.get('after_id');
+  const start = after ? BUILT_IN_MODELS.findIndex((m) => m.id === after) + 1 : 0;
+  const page = BUILT_IN_MODELS.slice(start, start + limit).map((m) => ({ type: 'model', ...m }));
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ data: page, has_more: start + limit < BUILT_IN_MODELS.length, first_id: page[0]?.id ?? null, last_id: page.at(-1)?.id ?? null }));
+}
+
 /**
  * A deterministic Anthropic-compatible server (POST /v1/messages), so demos and tests run the real
  * SDK over real HTTP with no network. See docs/protocol.md for the directives it understands.
@@ -50,6 +67,7 @@ export async function startAnthropicServer(options: AnthropicServerOptions = {})
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/v1/models' && req.method === 'GET') return listModels(res, url);
     if (url.pathname !== '/v1/messages') return apiError(res, 404, 'not_found_error', `Not found: ${url.pathname}`);
     if (req.method !== 'POST') return apiError(res, 405, 'invalid_request_error', `Method ${req.method} not allowed`);
     const requestId = randomUUID();

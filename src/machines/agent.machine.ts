@@ -2,9 +2,10 @@ import { getNextSnapshot, setup } from 'xstate';
 import type { AgentState } from '../store/types.js';
 
 /**
- * An agent between turns: one active run at a time, and Letta's approval pause. The agent
- * service keeps the state in the store and asks this chart which moves are allowed, so the chart
- * in the docs is the rule the service enforces.
+ * A conversation of an agent between turns: one active run at a time, and Letta's approval
+ * pause. Each conversation (the agent's default one and every other) has a state of its own: the
+ * agent service keeps it in the store and asks this chart which moves are allowed, so the chart
+ * in the docs is the rule the service enforces, per conversation.
  */
 export type AgentEvent =
   | { type: 'USER_MESSAGE' }

@@ -122,6 +122,34 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    description: 'conversations: an agent\'s other conversations, each with its own history, messages, runs and turn state; NULL conversation_id = the agent\'s default conversation',
+    up(db) {
+      // Existing rows keep conversation_id NULL: the agent's own history is its default conversation,
+      // whose turn state stays on the agent row.
+      db.exec(`
+        CREATE TABLE conversations (
+          id                 TEXT PRIMARY KEY,
+          agent_id           TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+          summary            TEXT,
+          state              TEXT NOT NULL,
+          active_run_id      TEXT,
+          pending_tool_calls TEXT NOT NULL,                 -- JSON PendingToolCall[]
+          created_at         TEXT NOT NULL,
+          updated_at         TEXT NOT NULL
+        );
+        CREATE INDEX conversations_agent_created ON conversations (agent_id, created_at);
+        CREATE INDEX conversations_created ON conversations (created_at);
+        ALTER TABLE runs ADD COLUMN conversation_id TEXT REFERENCES conversations (id) ON DELETE CASCADE;
+        ALTER TABLE messages ADD COLUMN conversation_id TEXT REFERENCES conversations (id) ON DELETE CASCADE;
+        ALTER TABLE history ADD COLUMN conversation_id TEXT REFERENCES conversations (id) ON DELETE CASCADE;
+        CREATE INDEX runs_conversation_created ON runs (conversation_id, created_at);
+        CREATE INDEX messages_conversation_group ON messages (conversation_id, group_pos, position);
+        CREATE INDEX history_conversation ON history (conversation_id, position);
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes and understands. */

@@ -5,6 +5,7 @@ import { STOP_REASONS, type LettaMessage, type RunStatus, type StopReasonType } 
 import type { InterfaceMode } from '../letta/step-builder.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import type {
+  ConversationRecord,
   AgentFilter,
   AgentRecord,
   AgentState,
@@ -74,6 +75,7 @@ interface AgentRow {
 interface RunRow {
   id: string;
   agent_id: string;
+  conversation_id: string | null;
   status: string;
   stop_reason: string | null;
   usage: string | null;
@@ -95,6 +97,17 @@ interface HistoryRow {
 
 interface IdRow {
   id: string;
+}
+
+interface ConversationRow {
+  id: string;
+  agent_id: string;
+  summary: string | null;
+  state: string;
+  active_run_id: string | null;
+  pending_tool_calls: string;
+  created_at: string;
+  updated_at: string;
 }
 
 // ---- value sets for defensive parsing --------------------------------------------------------
@@ -135,7 +148,8 @@ function isPendingToolCall(v: unknown): v is PendingToolCall {
     typeof v.name === 'string' &&
     isRecord(v.input) &&
     typeof v.requiresApproval === 'boolean' &&
-    (v.denied === undefined || typeof v.denied === 'string')
+    (v.denied === undefined || typeof v.denied === 'string') &&
+    (v.clientTool === undefined || v.clientTool === true)
   );
 }
 function isNullableNumber(v: unknown): v is number | null {
@@ -231,11 +245,26 @@ function agentToRow(agent: AgentRecord): AgentRow {
   };
 }
 
+function conversationFromRow(row: ConversationRow): ConversationRecord {
+  const t = 'conversations';
+  return {
+    id: row.id,
+    agentId: row.agent_id,
+    summary: row.summary,
+    state: checkEnum(t, row.id, 'state', row.state, isAgentState),
+    activeRunId: row.active_run_id,
+    pendingToolCalls: parseJson(t, row.id, 'pending_tool_calls', row.pending_tool_calls, (v): v is PendingToolCall[] => Array.isArray(v) && v.every(isPendingToolCall)),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
 function runFromRow(row: RunRow): RunRecord {
   const t = 'runs';
   return {
     id: row.id,
     agentId: row.agent_id,
+    ...(row.conversation_id ? { conversationId: row.conversation_id } : {}),
     status: checkEnum(t, row.id, 'status', row.status, isRunStatus),
     stopReason: row.stop_reason === null ? null : checkEnum(t, row.id, 'stop_reason', row.stop_reason, isStopReason),
     usage: row.usage === null ? null : parseJson(t, row.id, 'usage', row.usage, isUsageTotals),
@@ -309,18 +338,25 @@ interface Statements {
   insertRun: Stmt<[RunRow]>;
   getRun: Stmt<[string], RunRow>;
   listRuns: Stmt<[string, number], RunRow>;
+  listConversationRuns: Stmt<[{ agent_id: string; conversation_id: string | null; limit: number }], RunRow>;
+  runConversation: Stmt<[string], { conversation_id: string | null }>;
+  insertConversation: Stmt<[ConversationRow]>;
+  getConversation: Stmt<[string], ConversationRow>;
+  setConversationState: Stmt<[{ id: string; state: string; active_run_id: string | null; pending_tool_calls: string; updated_at: string }]>;
+  releaseConversation: Stmt<[{ id: string; run_id: string; state: string; active_run_id: string | null; pending_tool_calls: string; updated_at: string }]>;
+  idleRunningConversations: Stmt<[string]>;
   finishRun: Stmt<[{ id: string; status: string; stop_reason: string; usage: string | null; error: string | null; completed_at: string }]>;
   runningRunIds: Stmt<[], IdRow>;
   failRunning: Stmt<[{ error: string; completed_at: string }]>;
   idleRunningAgents: Stmt<[string]>;
 
-  insertMessage: Stmt<[string, string, string, string, string, string]>;
+  insertMessage: Stmt<[string, string, string, string, string, string, string]>;
   setGroupPos: Stmt<[number | bigint]>;
   listRunMessages: Stmt<[string], MessageRow>;
   listAgentMessages: Stmt<[string, number], MessageRow>;
 
-  insertHistory: Stmt<[string, string, string, string]>;
-  getHistory: Stmt<[string], HistoryRow>;
+  insertHistory: Stmt<[string, string, string, string, string]>;
+  getHistory: Stmt<[string, string | null], HistoryRow>;
 
   insertFrame: Stmt<[string, number, string]>;
   listFrames: Stmt<[string], StoredFrame>;
@@ -377,14 +413,14 @@ export class SqliteStore implements Store {
     const s = this.stmts;
     this.appendMessagesTx = this.db.transaction((runId: string, agentId: string, messages: readonly LettaMessage[]) => {
       for (const m of messages) {
-        const { lastInsertRowid } = s.insertMessage.run(runId, agentId, JSON.stringify(m), m.id, m.message_type, m.id);
+        const { lastInsertRowid } = s.insertMessage.run(runId, agentId, JSON.stringify(m), m.id, m.message_type, m.id, runId);
         s.setGroupPos.run(lastInsertRowid);
       }
     });
     this.appendHistoryTx = this.db.transaction((agentId: string, runId: string, turns: readonly HistoryTurn[]) => {
       for (const turn of turns) {
         if (!isRole(turn.role)) throw new StoreError('store_invalid', `store: history role ${JSON.stringify(turn.role)} is not user or assistant`);
-        s.insertHistory.run(agentId, runId, turn.role, JSON.stringify(turn.content));
+        s.insertHistory.run(agentId, runId, turn.role, JSON.stringify(turn.content), runId);
       }
     });
     this.appendFramesTx = this.db.transaction((runId: string, frames: readonly StoredFrame[]) => {
@@ -398,6 +434,7 @@ export class SqliteStore implements Store {
       const ids = s.runningRunIds.all().map((r) => r.id);
       s.failRunning.run({ error: reason, completed_at: at });
       s.idleRunningAgents.run(at);
+      s.idleRunningConversations.run(at);
       return ids;
     });
   }
@@ -450,8 +487,9 @@ export class SqliteStore implements Store {
   }
 
   releaseAgent(id: string, runId: string, pending: PendingToolCall[] | null): boolean {
-    const result = this.stmts.releaseAgent.run({
-      id,
+    const conversationId = this.stmts.runConversation.get(runId)?.conversation_id ?? null;
+    const result = (conversationId ? this.stmts.releaseConversation : this.stmts.releaseAgent).run({
+      id: conversationId ?? id,
       run_id: runId,
       state: pending ? 'awaitingApproval' : 'idle',
       active_run_id: pending ? runId : null,
@@ -467,6 +505,7 @@ export class SqliteStore implements Store {
     this.stmts.insertRun.run({
       id: run.id,
       agent_id: run.agentId,
+      conversation_id: run.conversationId ?? null,
       status: run.status,
       stop_reason: run.stopReason,
       usage: run.usage === null ? null : JSON.stringify(run.usage),
@@ -481,8 +520,56 @@ export class SqliteStore implements Store {
     return row === undefined ? null : runFromRow(row);
   }
 
-  listRuns(agentId: string, limit: number = DEFAULT_RUN_LIMIT): RunRecord[] {
-    return this.stmts.listRuns.all(agentId, checkLimit(limit, 'listRuns')).map(runFromRow);
+  listRuns(agentId: string, limit: number = DEFAULT_RUN_LIMIT, conversationId?: string | null): RunRecord[] {
+    checkLimit(limit, 'listRuns');
+    const rows =
+      conversationId === undefined
+        ? this.stmts.listRuns.all(agentId, limit)
+        : this.stmts.listConversationRuns.all({ agent_id: agentId, conversation_id: conversationId, limit });
+    return rows.map(runFromRow);
+  }
+
+  // conversations
+
+  createConversation(c: ConversationRecord): void {
+    this.stmts.insertConversation.run({
+      id: c.id,
+      agent_id: c.agentId,
+      summary: c.summary,
+      state: c.state,
+      active_run_id: c.activeRunId,
+      pending_tool_calls: JSON.stringify(c.pendingToolCalls),
+      created_at: c.createdAt,
+      updated_at: c.updatedAt,
+    });
+  }
+
+  getConversation(id: string): ConversationRecord | null {
+    const row = this.stmts.getConversation.get(id);
+    return row === undefined ? null : conversationFromRow(row);
+  }
+
+  pageConversations(page: PageRequest, filter: { agentId?: string | undefined; summaryText?: string | undefined } = {}): Page<ConversationRecord> {
+    const rows = this.pageByCreation<ConversationRow>('conversations', CONVERSATION_COLS, page, [
+      ['agent_id = @agent_id', { agent_id: filter.agentId ?? null }],
+      ['instr(lower(summary), lower(@summary_text)) > 0', { summary_text: filter.summaryText ?? null }],
+    ]);
+    return 'unknownCursor' in rows ? rows : { items: rows.items.map(conversationFromRow) };
+  }
+
+  updateConversationSummary(id: string, summary: string | null): void {
+    const result = this.db.prepare('UPDATE conversations SET summary = ?, updated_at = ? WHERE id = ?').run(summary, now(), id);
+    if (result.changes === 0) throw new StoreError('store_not_found', `store: no conversation ${id}`);
+  }
+
+  deleteConversation(id: string): boolean {
+    // runs go with it (ON DELETE CASCADE), and their messages and history with them
+    return this.db.prepare('DELETE FROM conversations WHERE id = ?').run(id).changes > 0;
+  }
+
+  setConversationState(id: string, state: AgentState, activeRunId: string | null, pending: PendingToolCall[]): void {
+    const result = this.stmts.setConversationState.run({ id, state, active_run_id: activeRunId, pending_tool_calls: JSON.stringify(pending), updated_at: now() });
+    if (result.changes === 0) throw new StoreError('store_not_found', `store: no conversation ${id}`);
   }
 
   finishRun(id: string, status: RunStatus, stopReason: StopReasonType, usage: UsageTotals | null, error: string | null): boolean {
@@ -520,13 +607,20 @@ export class SqliteStore implements Store {
   }
 
   pageMessages(scope: MessageScope, page: PageRequest, types?: readonly string[]): Page<LettaMessage> {
-    const [column, value] = 'agentId' in scope ? (['agent_id', scope.agentId] as const) : (['run_id', scope.runId] as const);
+    // An agent's messages are its default conversation's; another conversation's are its own.
+    const [column, value] =
+      'agentId' in scope
+        ? (['agent_id', scope.agentId] as const)
+        : 'conversationId' in scope
+          ? (['conversation_id', scope.conversationId] as const)
+          : (['run_id', scope.runId] as const);
+    const inScope = (param: string) => `${column} = ${param}${'agentId' in scope ? ' AND conversation_id IS NULL' : ''}`;
     const groupOf = (cursor: string): number | null => {
-      const byId = this.db.prepare<[string, string], { g: number }>(`SELECT group_pos AS g FROM messages WHERE ${column} = ? AND message_id = ? LIMIT 1`).get(value, cursor);
+      const byId = this.db.prepare<[string, string], { g: number }>(`SELECT group_pos AS g FROM messages WHERE ${inScope('?')} AND message_id = ? LIMIT 1`).get(value, cursor);
       if (byId) return byId.g;
       // An otid names its message (a scan of this agent's or run's rows, only for a cursor that is no id).
       const byOtid = this.db
-        .prepare<[string, string], { g: number }>(`SELECT group_pos AS g FROM messages WHERE ${column} = ? AND json_extract(message, '$.otid') = ? LIMIT 1`)
+        .prepare<[string, string], { g: number }>(`SELECT group_pos AS g FROM messages WHERE ${inScope('?')} AND json_extract(message, '$.otid') = ? LIMIT 1`)
         .get(value, cursor);
       return byOtid ? byOtid.g : null;
     };
@@ -536,8 +630,8 @@ export class SqliteStore implements Store {
     const typed = '(@types IS NULL OR message_type IN (SELECT value FROM json_each(@types)))';
     const rows = this.db
       .prepare<[{ scope: string; lo: number; hi: number; limit: number; types: string | null }], MessageRow>(
-        `SELECT position, message FROM messages WHERE ${column} = @scope AND ${typed} AND group_pos IN (
-           SELECT DISTINCT group_pos FROM messages WHERE ${column} = @scope AND group_pos > @lo AND group_pos < @hi AND ${typed}
+        `SELECT position, message FROM messages WHERE ${inScope('@scope')} AND ${typed} AND group_pos IN (
+           SELECT DISTINCT group_pos FROM messages WHERE ${inScope('@scope')} AND group_pos > @lo AND group_pos < @hi AND ${typed}
            ORDER BY group_pos ${bounds.nearestFirst} LIMIT @limit
          ) ORDER BY group_pos, position`,
       )
@@ -564,12 +658,13 @@ export class SqliteStore implements Store {
       ['agent_id IN (SELECT value FROM json_each(@agent_ids))', { agent_ids: list(filter.agentIds) }],
       ['status IN (SELECT value FROM json_each(@statuses))', { statuses: list(filter.statuses) }],
       ['stop_reason = @stop_reason', { stop_reason: filter.stopReason ?? null }],
+      ['conversation_id = @conversation_id', { conversation_id: filter.conversationId ?? null }],
     ]);
     return 'unknownCursor' in rows ? rows : { items: rows.items.map(runFromRow) };
   }
 
   /** A page of `table` by (created_at, rowid); each condition applies when its parameter is not null. */
-  private pageByCreation<Row>(table: 'agents' | 'runs', cols: string, page: PageRequest, conditions: Array<[string, Record<string, string | null>]>): Page<Row> {
+  private pageByCreation<Row>(table: 'agents' | 'runs' | 'conversations', cols: string, page: PageRequest, conditions: Array<[string, Record<string, string | null>]>): Page<Row> {
     const keyOf = (id: string) => this.db.prepare<[string], { c: string; r: number }>(`SELECT created_at AS c, rowid AS r FROM ${table} WHERE id = ?`).get(id) ?? null;
     const bounds = cursorBounds(page, keyOf);
     if ('unknownCursor' in bounds) return bounds;
@@ -606,8 +701,8 @@ export class SqliteStore implements Store {
     this.appendHistoryTx(agentId, runId, turns);
   }
 
-  getHistory(agentId: string): HistoryTurn[] {
-    return this.stmts.getHistory.all(agentId).map(historyFromRow);
+  getHistory(agentId: string, conversationId: string | null = null): HistoryTurn[] {
+    return this.stmts.getHistory.all(agentId, conversationId).map(historyFromRow);
   }
 
   // frames
@@ -691,7 +786,8 @@ function migrate(db: Database.Database, current: number): void {
 
 const AGENT_COLS =
   'id, name, model, system, tools, requires_approval_tools, tags, interface_mode, max_steps, state, active_run_id, pending_tool_calls, created_at, updated_at';
-const RUN_COLS = 'id, agent_id, status, stop_reason, usage, error, created_at, completed_at';
+const RUN_COLS = 'id, agent_id, conversation_id, status, stop_reason, usage, error, created_at, completed_at';
+const CONVERSATION_COLS = 'id, agent_id, summary, state, active_run_id, pending_tool_calls, created_at, updated_at';
 
 function prepareStatements(db: Database.Database): Statements {
   const agentCols = AGENT_COLS;
@@ -716,11 +812,31 @@ function prepareStatements(db: Database.Database): Statements {
     ),
 
     insertRun: db.prepare<[RunRow]>(
-      `INSERT INTO runs (${runCols}) VALUES (@id, @agent_id, @status, @stop_reason, @usage, @error, @created_at, @completed_at)`,
+      `INSERT INTO runs (${runCols}) VALUES (@id, @agent_id, @conversation_id, @status, @stop_reason, @usage, @error, @created_at, @completed_at)`,
     ),
     getRun: db.prepare<[string], RunRow>(`SELECT ${runCols} FROM runs WHERE id = ?`),
     listRuns: db.prepare<[string, number], RunRow>(
       `SELECT ${runCols} FROM runs WHERE agent_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+    ),
+    listConversationRuns: db.prepare<[{ agent_id: string; conversation_id: string | null; limit: number }], RunRow>(
+      `SELECT ${runCols} FROM runs WHERE agent_id = @agent_id AND conversation_id IS @conversation_id ORDER BY created_at DESC, rowid DESC LIMIT @limit`,
+    ),
+    runConversation: db.prepare<[string], { conversation_id: string | null }>('SELECT conversation_id FROM runs WHERE id = ?'),
+    insertConversation: db.prepare<[ConversationRow]>(
+      `INSERT INTO conversations (${CONVERSATION_COLS}) VALUES (@id, @agent_id, @summary, @state, @active_run_id, @pending_tool_calls, @created_at, @updated_at)`,
+    ),
+    getConversation: db.prepare<[string], ConversationRow>(`SELECT ${CONVERSATION_COLS} FROM conversations WHERE id = ?`),
+    setConversationState: db.prepare<[{ id: string; state: string; active_run_id: string | null; pending_tool_calls: string; updated_at: string }]>(
+      `UPDATE conversations SET state = @state, active_run_id = @active_run_id, pending_tool_calls = @pending_tool_calls,
+         updated_at = @updated_at WHERE id = @id`,
+    ),
+    releaseConversation: db.prepare<[{ id: string; run_id: string; state: string; active_run_id: string | null; pending_tool_calls: string; updated_at: string }]>(
+      `UPDATE conversations SET state = @state, active_run_id = @active_run_id, pending_tool_calls = @pending_tool_calls,
+         updated_at = @updated_at WHERE id = @id AND state = 'running' AND active_run_id = @run_id`,
+    ),
+    idleRunningConversations: db.prepare<[string]>(
+      `UPDATE conversations SET state = 'idle', active_run_id = NULL, pending_tool_calls = '[]', updated_at = ?
+         WHERE state = 'running'`,
     ),
     finishRun: db.prepare<[{ id: string; status: string; stop_reason: string; usage: string | null; error: string | null; completed_at: string }]>(
       `UPDATE runs SET status = @status, stop_reason = @stop_reason, usage = @usage, error = @error,
@@ -737,9 +853,10 @@ function prepareStatements(db: Database.Database): Statements {
     ),
 
     // A part joins its stored message's group; the first part of a message starts one (setGroupPos).
-    insertMessage: db.prepare<[string, string, string, string, string, string]>(
-      `INSERT INTO messages (run_id, agent_id, message, message_id, message_type, group_pos)
-         VALUES (?, ?, ?, ?, ?, (SELECT g.group_pos FROM messages g WHERE g.message_id = ? LIMIT 1))`,
+    // A message and a history turn join their run's conversation.
+    insertMessage: db.prepare<[string, string, string, string, string, string, string]>(
+      `INSERT INTO messages (run_id, agent_id, message, message_id, message_type, group_pos, conversation_id)
+         VALUES (?, ?, ?, ?, ?, (SELECT g.group_pos FROM messages g WHERE g.message_id = ? LIMIT 1), (SELECT r.conversation_id FROM runs r WHERE r.id = ?))`,
     ),
     setGroupPos: db.prepare<[number | bigint]>('UPDATE messages SET group_pos = position WHERE position = ? AND group_pos IS NULL'),
     listRunMessages: db.prepare<[string], MessageRow>(
@@ -751,11 +868,11 @@ function prepareStatements(db: Database.Database): Statements {
        ) ORDER BY position`,
     ),
 
-    insertHistory: db.prepare<[string, string, string, string]>(
-      'INSERT INTO history (agent_id, run_id, role, content) VALUES (?, ?, ?, ?)',
+    insertHistory: db.prepare<[string, string, string, string, string]>(
+      'INSERT INTO history (agent_id, run_id, role, content, conversation_id) VALUES (?, ?, ?, ?, (SELECT r.conversation_id FROM runs r WHERE r.id = ?))',
     ),
-    getHistory: db.prepare<[string], HistoryRow>(
-      'SELECT position, role, content FROM history WHERE agent_id = ? ORDER BY position',
+    getHistory: db.prepare<[string, string | null], HistoryRow>(
+      'SELECT position, role, content FROM history WHERE agent_id = ? AND conversation_id IS ? ORDER BY position',
     ),
 
     insertFrame: db.prepare<[string, number, string]>('INSERT OR IGNORE INTO run_frames (run_id, seq, json) VALUES (?, ?, ?)'),

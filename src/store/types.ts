@@ -39,6 +39,24 @@ export interface PendingToolCall {
    * removed from the agent): the error tool return it gets when the turn goes on.
    */
   denied?: string;
+  /** A call to one of the turn's client tools: only the client's tool return settles it, never a server run. */
+  clientTool?: true;
+}
+
+/**
+ * One of an agent's conversations besides its default one (the agent's own history, whose turn
+ * state is the agent's): its own history, messages and runs, one run at a time, the same
+ * tools, system prompt and memory.
+ */
+export interface ConversationRecord {
+  id: string; // conv-<uuid>
+  agentId: string;
+  summary: string | null;
+  state: AgentState;
+  activeRunId: string | null;
+  pendingToolCalls: PendingToolCall[];
+  createdAt: string;
+  updatedAt: string;
 }
 
 /** A run's usage as stored: the fields of its usage_statistics frame. */
@@ -50,6 +68,8 @@ export type UsageTotals = Pick<
 export interface RunRecord {
   id: string; // run-<uuid>
   agentId: string;
+  /** The conversation the run's turn belongs to; absent: the agent's default conversation. */
+  conversationId?: string;
   status: RunStatus;
   stopReason: StopReasonType | null;
   usage: UsageTotals | null;
@@ -113,10 +133,12 @@ export interface RunFilter {
   agentIds?: readonly string[] | undefined;
   statuses?: readonly string[] | undefined;
   stopReason?: string | undefined;
+  /** Runs of this conversation (not of the agent's default one). */
+  conversationId?: string | undefined;
 }
 
-/** Whose messages: an agent's or a run's. */
-export type MessageScope = { agentId: string } | { runId: string };
+/** Whose messages: an agent's default conversation's, another conversation's, or a run's. */
+export type MessageScope = { agentId: string } | { conversationId: string } | { runId: string };
 
 export interface Store {
   createAgent(agent: AgentRecord): void;
@@ -132,13 +154,24 @@ export interface Store {
   /**
    * A run's end lets go of its agent: `idle`, or `awaitingApproval` with `pending` (held by the
    * same run). Only while the agent is `running` that run; false (and nothing changed) otherwise.
+   * A run of another conversation lets go of that conversation instead.
    */
   releaseAgent(id: string, runId: string, pending: PendingToolCall[] | null): boolean;
 
+  createConversation(c: ConversationRecord): void;
+  getConversation(id: string): ConversationRecord | null;
+  /** By creation time; cursors are conversation ids. */
+  pageConversations(page: PageRequest, filter?: { agentId?: string | undefined; summaryText?: string | undefined }): Page<ConversationRecord>;
+  updateConversationSummary(id: string, summary: string | null): void;
+  /** With its runs, messages and history; false when there was none. */
+  deleteConversation(id: string): boolean;
+  /** Its turn state, as setAgentState for the default conversation. */
+  setConversationState(id: string, state: AgentState, activeRunId: string | null, pending: PendingToolCall[]): void;
+
   createRun(run: RunRecord): void;
   getRun(id: string): RunRecord | null;
-  /** Newest first. */
-  listRuns(agentId: string, limit?: number): RunRecord[];
+  /** Newest first; of one conversation when `conversationId` is given (null: the default one). */
+  listRuns(agentId: string, limit?: number, conversationId?: string | null): RunRecord[];
   /**
    * Write the terminal status once: returns false (and changes nothing) when the run is not
    * `running` any more, so a second finalizer can never overwrite the first.
@@ -147,7 +180,7 @@ export interface Store {
   /** On start: runs left `running` by a crash become `failed` with `reason`; their agents become idle. Returns their ids. */
   failInterruptedRuns(reason: string): string[];
 
-  /** Letta messages as the client saw them, consolidated (one row per message part), in order. */
+  /** Letta messages as the client saw them, consolidated (one row per message part), in order; in their run's conversation. */
   appendMessages(runId: string, agentId: string, messages: LettaMessage[]): void;
   listRunMessages(runId: string): LettaMessage[];
   listAgentMessages(agentId: string, limit?: number): LettaMessage[];
@@ -163,9 +196,10 @@ export interface Store {
   /** Runs by creation time; cursors are run ids. */
   pageRuns(page: PageRequest, filter?: RunFilter): Page<RunRecord>;
 
-  /** The agent's conversation for the next Anthropic request. */
+  /** The conversation for the next Anthropic request; turns join the conversation of their run. */
   appendHistory(agentId: string, runId: string, turns: HistoryTurn[]): void;
-  getHistory(agentId: string): HistoryTurn[];
+  /** The default conversation's history, or `conversationId`'s. */
+  getHistory(agentId: string, conversationId?: string | null): HistoryTurn[];
 
   /**
    * The frames a run streamed, journaled in batches while it runs, so a crash loses at most the

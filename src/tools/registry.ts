@@ -74,9 +74,11 @@ export async function executeTool(name: string, input: unknown, ctx: ToolContext
 }
 
 type AnthropicTool = { name: string; description: string; input_schema: ToolDefinition['inputSchema'] };
+/** What the model is shown of a tool: a built-in's definition or a turn's client tool. */
+export type OfferedTool = Pick<ToolDefinition, 'name' | 'description' | 'inputSchema'>;
 
 /** Copies, so a caller that edits a request cannot change the shared definitions. */
-export function anthropicTools(defs: readonly ToolDefinition[]): AnthropicTool[] {
+export function anthropicTools(defs: readonly OfferedTool[]): AnthropicTool[] {
   return defs.map((d) => ({ name: d.name, description: d.description, input_schema: structuredClone(d.inputSchema) }));
 }
 
@@ -97,7 +99,7 @@ const SEND_MESSAGE: AnthropicTool = {
 };
 
 /** kwargs mode (Letta's inner thoughts in kwargs): `thinking` first on every tool, plus send_message. */
-export function withInnerThoughts(defs: readonly ToolDefinition[]): AnthropicTool[] {
+export function withInnerThoughts(defs: readonly OfferedTool[]): AnthropicTool[] {
   const tools = anthropicTools(defs).map((t) => ({ ...t, input_schema: withThinkingFirst(t.input_schema) }));
   if (tools.some((t) => t.name === SEND_MESSAGE.name)) return tools;
   return [...tools, { ...SEND_MESSAGE, input_schema: withThinkingFirst(structuredClone(SEND_MESSAGE.input_schema)) }];

@@ -13,6 +13,16 @@ import type { ClientFrame, ServerFrame } from './protocol.js';
  */
 export type RunFrame = LettaFrame & { run_id: string; seq_id: number };
 export type RunMessages = Extract<ClientFrame, { type: 'run.start' }>['messages'];
+type RunStart = Extract<ClientFrame, { type: 'run.start' }>;
+
+/** How a run starts besides its messages: steps, the turn's client tools, the conversation. */
+export interface StartOptions {
+  maxSteps?: number;
+  /** Tools the client runs (Letta's `client_tools`): a call to one ends the run with requires_approval; answer it with toolReturn. */
+  clientTools?: NonNullable<RunStart['client_tools']>;
+  /** One of the agent's conversations; absent: its own history. */
+  conversationId?: string;
+}
 export interface RunEndInfo {
   status: RunStatus;
   stop_reason: StopReasonType;
@@ -184,15 +194,33 @@ export class LettaStreamClient {
     });
   }
 
-  start(agentId: string, messages: RunMessages, maxSteps?: number): RunHandle {
+  /** `options`: a number is max steps (the older form). */
+  start(agentId: string, messages: RunMessages, options: number | StartOptions = {}): RunHandle {
+    const o: StartOptions = typeof options === 'number' ? { maxSteps: options } : options;
     const run = new RunHandle(this);
-    this.request({ type: 'run.start', agent_id: agentId, messages, ...(maxSteps ? { max_steps: maxSteps } : {}) }, run).catch(() => {});
+    const frame = {
+      type: 'run.start' as const,
+      agent_id: agentId,
+      messages,
+      ...(o.maxSteps ? { max_steps: o.maxSteps } : {}),
+      ...(o.clientTools ? { client_tools: o.clientTools } : {}),
+      ...(o.conversationId ? { conversation_id: o.conversationId } : {}),
+    };
+    this.request(frame, run).catch(() => {});
     return run;
   }
 
   /** Answer a pending approval: a new run that executes (or denies) the tool call. */
-  approve(agentId: string, toolCallId: string, o: { approve?: boolean; reason?: string } = {}): RunHandle {
-    return this.start(agentId, [{ type: 'approval', approvals: [{ type: 'approval', tool_call_id: toolCallId, approve: o.approve ?? true, reason: o.reason ?? null }] }]);
+  approve(agentId: string, toolCallId: string, o: { approve?: boolean; reason?: string; conversationId?: string } = {}): RunHandle {
+    const approvals = [{ type: 'approval' as const, tool_call_id: toolCallId, approve: o.approve ?? true, reason: o.reason ?? null }];
+    return this.start(agentId, [{ type: 'approval', approvals }], o.conversationId ? { conversationId: o.conversationId } : {});
+  }
+
+  /** Answer a client tool's call with what the client's run of it returned; the turn goes on. */
+  toolReturn(agentId: string, toolCallId: string, toolReturn: string, o: { status?: 'success' | 'error' } & StartOptions = {}): RunHandle {
+    const { status, ...start } = o;
+    const approvals = [{ type: 'tool' as const, tool_call_id: toolCallId, tool_return: toolReturn, status: status ?? 'success' }];
+    return this.start(agentId, [{ type: 'approval', approvals }], start);
   }
 
   /** Watch a run (from after `afterSeq`). */

@@ -1,11 +1,23 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { AgentService } from '../actors/agent-service.js';
 import { httpStatusFor, ServiceError, toServiceError } from '../actors/errors.js';
+import { CONTEXT_WINDOW, MAX_TOKENS } from '../actors/models.js';
 import type { ApprovalRequestMessage } from '../letta/frames.js';
-import type { AgentRecord, RunRecord, RunTransition, Store } from '../store/types.js';
-import { agentMessagesQueryOf, agentsListQuery, completeMessage, itemsOf, runMessagesQueryOf, runsListQuery } from './letta-lists.js';
+import type { AgentRecord, ConversationRecord, RunRecord, RunTransition, Store } from '../store/types.js';
+import {
+  agentMessagesQueryOf,
+  agentsListQuery,
+  completeMessage,
+  conversationMessagesQueryOf,
+  conversationsListQuery,
+  itemsOf,
+  runMessagesQueryOf,
+  runsListQuery,
+} from './letta-lists.js';
+import { conversationTarget } from './letta-messages.js';
 import { issuesOf } from './protocol.js';
 import { assertWellFormed } from './well-formed.js';
 
@@ -48,9 +60,16 @@ const approvalBody = z.looseObject({ requires_approval: z.boolean().optional(), 
 
 /** Letta's agent type for an agent that answers in plain text and calls tools (letta_v1_agent). */
 const AGENT_TYPE = 'letta_v1_agent';
-/** What requests use: the model's window, and the max_tokens letta-stream sends. */
-const CONTEXT_WINDOW = 200_000;
-const MAX_TOKENS = 4096;
+
+/** letta-stream's own version (Letta's health answer names the server's). */
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Letta's `GET /v1/models/` filters; this instance has one provider, Anthropic's `base` one. */
+const modelsQuery = z.object({
+  provider_category: z.array(z.enum(['base', 'byok'])).optional(),
+  provider_name: z.string().min(1).optional(),
+  provider_type: z.string().min(1).optional(),
+});
 
 /**
  * Agent JSON with Letta's field names and the AgentState fields Letta's clients read: no memory
@@ -70,6 +89,8 @@ export function agentJson(a: AgentRecord, store: Store) {
     requires_approval_tools: a.requiresApprovalTools,
     tool_rules: a.requiresApprovalTools.map((tool_name) => ({ type: 'requires_approval', tool_name })),
     tags: a.tags,
+    /** No secrets are stored (tools run in-process): a truthful empty list. */
+    secrets: [] as unknown[],
     memory: { agent_type: AGENT_TYPE, blocks: [] as unknown[], file_blocks: [] as unknown[] },
     blocks: [] as unknown[],
     sources: [] as unknown[],
@@ -102,6 +123,7 @@ export function runJson(r: RunRecord) {
   return {
     id: r.id,
     agent_id: r.agentId,
+    conversation_id: r.conversationId ?? null,
     status: r.status,
     stop_reason: r.stopReason,
     usage: r.usage,
@@ -110,6 +132,25 @@ export function runJson(r: RunRecord) {
     completed_at: r.completedAt,
   };
 }
+
+/** Letta's conversation fields, and its turn state (one run at a time, as an agent's). */
+function conversationJson(c: ConversationRecord) {
+  return {
+    id: c.id,
+    agent_id: c.agentId,
+    summary: c.summary,
+    archived: false,
+    archived_at: null,
+    created_at: c.createdAt,
+    updated_at: c.updatedAt,
+    state: c.state,
+    active_run_id: c.activeRunId,
+  };
+}
+
+/** Letta's create and update bodies; model settings per conversation are not served. */
+const conversationBody = z.looseObject({ summary: z.string().max(10_000).nullish(), description: z.string().max(10_000).nullish() }).nullish();
+const conversationCancelBody = z.looseObject({ agent_id: z.string().min(1).nullish() }).nullish();
 
 /** A run's state change as the API and the replay show it. */
 export function transitionJson(t: RunTransition) {
@@ -127,6 +168,17 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
   };
   return [
     route('GET', '/healthz', () => ({ status: 'ok', live_runs: service.liveRunCount })),
+    route('GET', '/v1/health', () => ({ status: 'ok', version: VERSION })),
+    route('GET', '/v1/models', async (_, __, q) => {
+      const f = parse(modelsQuery, { ...Object.fromEntries(q), provider_category: q.getAll('provider_category').length ? q.getAll('provider_category') : undefined }, 'the query string');
+      const other = (f.provider_category && !f.provider_category.includes('base')) || (f.provider_name && f.provider_name !== 'anthropic') || (f.provider_type && f.provider_type !== 'anthropic');
+      return other ? [] : service.listModels();
+    }),
+    // No MCP servers: tools are letta-stream's built-ins and the turn's client tools.
+    route('GET', '/v1/mcp-servers', () => []),
+    route('GET', '/v1/agents/:id/mcp-servers', (p) => (service.getAgent(p.id as string), [])),
+    // No secrets are stored (tools run in-process).
+    route('GET', '/v1/agents/:id/secrets', (p) => (service.getAgent(p.id as string), [])),
     route('GET', '/v1/agents', (_, __, q) => {
       const { page, filter } = agentsListQuery(q);
       return itemsOf(service.store.pageAgents(page, filter), 'agent').map((a) => agentJson(service.viewAgent(a), service.store));
@@ -185,8 +237,11 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
     }),
     route('GET', '/v1/agents/:id/messages', (p, _, q) => {
       const agent = service.getAgent(p.id as string);
-      const { page, types } = agentMessagesQueryOf(q);
-      return itemsOf(service.store.pageMessages({ agentId: agent.id }, page, types), 'message').map(completeMessage);
+      const { page, types, conversationId } = agentMessagesQueryOf(q);
+      const c = conversationId ? service.getConversation(conversationId) : null;
+      if (c && c.agentId !== agent.id) throw new ServiceError('not_found', `agent ${agent.id} has no conversation "${c.id}"`);
+      const scope = c ? { conversationId: c.id } : { agentId: agent.id };
+      return itemsOf(service.store.pageMessages(scope, page, types), 'message').map(completeMessage);
     }),
     route('POST', '/v1/agents/:id/messages/cancel', async (p, body) => {
       const b = parse(cancelBody, await body());
@@ -194,10 +249,45 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
       // Letta answers `{<run_id>: "cancelled"}`; our fields ride along (run ids cannot clash with them).
       return { ...Object.fromEntries(r.cancelled_runs.map((id) => [id, 'cancelled'])), ...r };
     }),
+    route('POST', '/v1/conversations', async (_, body, q) => {
+      const agentId = q.get('agent_id');
+      if (!agentId) throw new ServiceError('invalid_request', 'name the agent: ?agent_id=');
+      const b = parse(conversationBody, await body());
+      return conversationJson(service.createConversation(agentId, b?.summary ?? b?.description ?? null));
+    }),
+    route('GET', '/v1/conversations', (_, __, q) => {
+      const { page, agentId, summaryText } = conversationsListQuery(q);
+      const filter = { agentId: agentId ? service.getAgent(agentId).id : undefined, summaryText };
+      return itemsOf(service.store.pageConversations(page, filter), 'conversation').map((c) => conversationJson(service.viewConversation(c)));
+    }),
+    route('GET', '/v1/conversations/:id', (p) => conversationJson(service.getConversation(p.id as string))),
+    route('PATCH', '/v1/conversations/:id', async (p, body) => {
+      const b = parse(conversationBody, await body());
+      const summary = b?.summary !== undefined ? b.summary : b?.description;
+      const c = summary === undefined ? service.getConversation(p.id as string) : service.updateConversation(p.id as string, summary);
+      return conversationJson(c);
+    }),
+    route('DELETE', '/v1/conversations/:id', (p) => {
+      service.deleteConversation(p.id as string);
+      return {};
+    }),
+    route('POST', '/v1/conversations/:id/cancel', async (p, body) => {
+      const b = parse(conversationCancelBody, await body());
+      const t = conversationTarget(service, p.id as string, b?.agent_id);
+      const r = service.cancelAgent(t.agentId, undefined, t.conversationId);
+      return { ...Object.fromEntries(r.cancelled_runs.map((id) => [id, 'cancelled'])), ...r };
+    }),
+    route('GET', '/v1/conversations/:id/messages', (p, _, q) => {
+      const { page, types, agentId } = conversationMessagesQueryOf(q);
+      const t = conversationTarget(service, p.id as string, agentId);
+      const scope = t.conversationId ? { conversationId: t.conversationId } : { agentId: t.agentId };
+      return itemsOf(service.store.pageMessages(scope, page, types), 'message').map(completeMessage);
+    }),
     route('GET', '/v1/runs', (_, __, q) => {
       const { page, filter, agentId } = runsListQuery(q);
       // An agent may be named by id or by name (`demo`), as everywhere; an unknown one is a 404.
       if (agentId) filter.agentIds = [service.getAgent(agentId).id];
+      if (filter.conversationId) service.getConversation(filter.conversationId); // an unknown one is a 404
       return itemsOf(service.store.pageRuns(page, filter), 'run').map(runJson);
     }),
     route('GET', '/v1/runs/:id', (p) => runJson(service.getRun(p.id as string))),

@@ -64,6 +64,7 @@ const runsQuery = z.strictObject({
   status: many(z.enum(RUN_STATUSES)).optional(),
   active: bool.optional(),
   stop_reason: z.enum(STOP_REASONS).optional(),
+  conversation_id: z.string().min(1).optional(),
 });
 
 const agentMessagesQuery = z.strictObject({
@@ -75,9 +76,21 @@ const agentMessagesQuery = z.strictObject({
   assistant_message_tool_kwarg: z.literal('message').optional(),
   /** Errors are not stored as messages: there is nothing more to include. */
   include_err: bool.optional(),
+  /** One of the agent's conversations (`default`: its own history, as without it). */
+  conversation_id: z.string().min(1).optional(),
 });
 
 const runMessagesQuery = z.strictObject({ ...paging });
+
+const conversationsQuery = z.strictObject({
+  ...paging,
+  agent_id: z.string().min(1).optional(),
+  summary_search: z.string().min(1).optional(),
+  // No conversation is archived: every one is unarchived.
+  archive_status: z.enum(['unarchived', 'all']).optional(),
+});
+
+const conversationMessagesQuery = agentMessagesQuery.omit({ conversation_id: true }).extend({ agent_id: z.string().min(1).optional() });
 
 /** Filters Letta has that letta-stream does not serve, and why (the 400's detail says it). */
 const REFUSED: Record<string, string> = {
@@ -90,7 +103,6 @@ const REFUSED: Record<string, string> = {
   last_stop_reason: 'agents do not record their last stop reason; list runs with stop_reason',
   show_hidden_agents: 'there are no hidden agents on letta-stream',
   background: 'runs do not record whether they were started in the background',
-  conversation_id: 'conversations are not served yet',
   group_id: 'there are no groups on letta-stream',
 };
 
@@ -142,13 +154,25 @@ export function runsListQuery(q: URLSearchParams): { page: PageRequest; filter: 
   const named = [...(p.statuses ?? []), ...(p.status ?? [])];
   const statuses = named.length ? named : p.active ? ['created', 'running'] : undefined;
   const agentIds = p.agent_id ? [p.agent_id] : p.agent_ids;
-  return { page: pageRequest(p, { limit: 100, order: 'desc' }, p.ascending), filter: { agentIds, statuses, stopReason: p.stop_reason }, agentId: p.agent_id };
+  return { page: pageRequest(p, { limit: 100, order: 'desc' }, p.ascending), filter: { agentIds, statuses, stopReason: p.stop_reason, conversationId: p.conversation_id }, agentId: p.agent_id };
 }
 
 /** `GET /v1/agents/:id/messages`: limit 100, newest first. */
-export function agentMessagesQueryOf(q: URLSearchParams): { page: PageRequest; types: string[] | undefined } {
+export function agentMessagesQueryOf(q: URLSearchParams): { page: PageRequest; types: string[] | undefined; conversationId: string | undefined } {
   const p = parseQuery(agentMessagesQuery, q, 'GET /v1/agents/:id/messages');
-  return { page: pageRequest(p, { limit: 100, order: 'desc' }), types: p.include_return_message_types };
+  return { page: pageRequest(p, { limit: 100, order: 'desc' }), types: p.include_return_message_types, conversationId: p.conversation_id === 'default' ? undefined : p.conversation_id };
+}
+
+/** `GET /v1/conversations/`: limit 50, newest first. */
+export function conversationsListQuery(q: URLSearchParams): { page: PageRequest; agentId: string | undefined; summaryText: string | undefined } {
+  const p = parseQuery(conversationsQuery, q, 'GET /v1/conversations/');
+  return { page: pageRequest(p, { limit: 50, order: 'desc' }), agentId: p.agent_id, summaryText: p.summary_search };
+}
+
+/** `GET /v1/conversations/:id/messages`: as an agent's (limit 100, newest first); `agent_id` with `default`. */
+export function conversationMessagesQueryOf(q: URLSearchParams): { page: PageRequest; types: string[] | undefined; agentId: string | undefined } {
+  const p = parseQuery(conversationMessagesQuery, q, 'GET /v1/conversations/:id/messages');
+  return { page: pageRequest(p, { limit: 100, order: 'desc' }), types: p.include_return_message_types, agentId: p.agent_id };
 }
 
 /** `GET /v1/runs/:id/messages`: limit 100, oldest first. */

@@ -4,6 +4,7 @@ import type { AgentService, RunRequest } from '../actors/agent-service.js';
 import { httpStatusFor, ServiceError, toServiceError } from '../actors/errors.js';
 import type { LogEntry, RunEnd } from '../actors/run-log.js';
 import { runStatusFor, type LettaFrame, type LettaMessage, type StopReasonFrame, type StopReasonType } from '../letta/frames.js';
+import { clientTools } from '../tools/client-tools.js';
 import { completeMessage } from './letta-lists.js';
 import { followPaced } from './paced-follow.js';
 import { approvalEntry } from './protocol.js';
@@ -61,6 +62,8 @@ export const lettaTurnBody = z.looseObject({
   max_steps: z.number().int().min(1).max(100).optional(),
   include_return_message_types: z.array(z.string()).nullish(),
   include_pings: z.boolean().optional(),
+  /** Letta's client-side tools for this turn (run by the client; a call ends the run with requires_approval). */
+  client_tools: clientTools.nullish(),
 });
 
 const resumeBody = z.looseObject({ starting_after: z.number().int().min(0).nullish() }).nullish();
@@ -211,45 +214,90 @@ export async function handleLettaTurn(
   try {
     const body = parseBody(lettaTurnBody, (await readBody()) ?? {});
     const streaming = body.streaming ?? req.url?.endsWith('/messages/stream') ?? false;
-    const { runId, log } = service.startRun(agentId, turnRequest(body), body.max_steps);
-    const types = body.include_return_message_types ? new Set(body.include_return_message_types) : null;
-    if (streaming) {
-      streamLog(service, runId, res, {
-        after: 0,
-        tokens: body.stream_tokens ?? true,
-        types,
-        cancelOnClose: !body.background,
-        maxBufferedBytes: o.maxBufferedBytes,
-        ...(body.include_pings ? { pingMs: o.pingMs ?? DEFAULT_PING_MS } : {}),
-      });
-      return;
-    }
-    // Not streamed: Letta's LettaResponse once the run has ended.
-    const frames: LettaFrame[] = [];
-    await new Promise<void>((resolve) => log.subscribe({ frame: (e) => frames.push(JSON.parse(e.json) as LettaFrame), end: () => resolve() }));
-    const stop = frames.find((f): f is StopReasonFrame => f.message_type === 'stop_reason');
-    // A failed turn is an error answer with Letta's status for it, never a 200 with nothing in it.
-    if (stop && runStatusFor(stop.stop_reason) === 'failed') {
-      const run = service.store.getRun(runId);
-      const detail = run?.error ?? `the run ended with ${stop.stop_reason}`;
-      const json = JSON.stringify({ detail, run_id: runId, stop_reason: stop.stop_reason });
-      res.writeHead(failedTurnStatus(stop.stop_reason, detail), { 'content-type': 'application/json', 'x-should-retry': 'false', 'content-length': Buffer.byteLength(json) });
-      return void res.end(json);
-    }
-    // The response: what the agent said, not the turn's input (user, approval and input assistant messages).
-    const hidden = new Set(['user_message', 'approval_response_message']);
-    const isInput = (m: LettaMessage) => hidden.has(m.message_type) || (m.message_type === 'assistant_message' && m.step_id === null);
-    const messages = service.store.listRunMessages(runId).filter((m) => !isInput(m) && (!types || types.has(m.message_type)));
-    const json = JSON.stringify({
-      messages: messages.map(completeMessage),
-      stop_reason: stop,
-      usage: frames.find((f) => f.message_type === 'usage_statistics'),
-    });
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
-    res.end(json);
+    await runTurn(service, { agentId, conversationId: null }, body, streaming, res, o);
   } catch (err) {
     sendDetail(res, err);
   }
+}
+
+const conversationTurnBody = lettaTurnBody.extend({ agent_id: z.string().min(1).nullish() });
+
+/**
+ * Which history a conversation path names: `default` with `agent_id` is the agent's own
+ * (Letta's agent-direct mode); an agent id in its place is the deprecated form of the same.
+ */
+export function conversationTarget(service: AgentService, conversationId: string, agentId: string | null | undefined): { agentId: string; conversationId: string | null } {
+  if (conversationId === 'default') {
+    if (!agentId) throw new ServiceError('invalid_request', 'the default conversation is an agent\'s: send agent_id with it');
+    return { agentId: service.getAgent(agentId).id, conversationId: null };
+  }
+  const c = service.store.getConversation(conversationId);
+  if (c) return { agentId: c.agentId, conversationId: c.id };
+  const agent = service.store.getAgent(conversationId);
+  if (agent) return { agentId: agent.id, conversationId: null };
+  throw new ServiceError('not_found', `no conversation "${conversationId}"`);
+}
+
+/** Letta's `POST /v1/conversations/:id/messages`: a turn in that conversation, streamed unless `streaming: false`. */
+export async function handleConversationTurn(
+  service: AgentService,
+  conversationId: string,
+  res: ServerResponse,
+  readBody: () => Promise<unknown>,
+  o: { pingMs?: number; maxBufferedBytes: number },
+): Promise<void> {
+  try {
+    const body = parseBody(conversationTurnBody, (await readBody()) ?? {});
+    await runTurn(service, conversationTarget(service, conversationId, body.agent_id), body, body.streaming ?? true, res, o);
+  } catch (err) {
+    sendDetail(res, err);
+  }
+}
+
+async function runTurn(
+  service: AgentService,
+  target: { agentId: string; conversationId: string | null },
+  body: z.infer<typeof lettaTurnBody>,
+  streaming: boolean,
+  res: ServerResponse,
+  o: { pingMs?: number; maxBufferedBytes: number },
+): Promise<void> {
+  const { runId, log } = service.startRun(target.agentId, turnRequest(body), body.max_steps, body.client_tools ?? [], target.conversationId);
+  const types = body.include_return_message_types ? new Set(body.include_return_message_types) : null;
+  if (streaming) {
+    streamLog(service, runId, res, {
+      after: 0,
+      tokens: body.stream_tokens ?? true,
+      types,
+      cancelOnClose: !body.background,
+      maxBufferedBytes: o.maxBufferedBytes,
+      ...(body.include_pings ? { pingMs: o.pingMs ?? DEFAULT_PING_MS } : {}),
+    });
+    return;
+  }
+  // Not streamed: Letta's LettaResponse once the run has ended.
+  const frames: LettaFrame[] = [];
+  await new Promise<void>((resolve) => log.subscribe({ frame: (e) => frames.push(JSON.parse(e.json) as LettaFrame), end: () => resolve() }));
+  const stop = frames.find((f): f is StopReasonFrame => f.message_type === 'stop_reason');
+  // A failed turn is an error answer with Letta's status for it, never a 200 with nothing in it.
+  if (stop && runStatusFor(stop.stop_reason) === 'failed') {
+    const run = service.store.getRun(runId);
+    const detail = run?.error ?? `the run ended with ${stop.stop_reason}`;
+    const json = JSON.stringify({ detail, run_id: runId, stop_reason: stop.stop_reason });
+    res.writeHead(failedTurnStatus(stop.stop_reason, detail), { 'content-type': 'application/json', 'x-should-retry': 'false', 'content-length': Buffer.byteLength(json) });
+    return void res.end(json);
+  }
+  // The response: what the agent said, not the turn's input (user, approval and input assistant messages).
+  const hidden = new Set(['user_message', 'approval_response_message']);
+  const isInput = (m: LettaMessage) => hidden.has(m.message_type) || (m.message_type === 'assistant_message' && m.step_id === null);
+  const messages = service.store.listRunMessages(runId).filter((m) => !isInput(m) && (!types || types.has(m.message_type)));
+  const json = JSON.stringify({
+    messages: messages.map(completeMessage),
+    stop_reason: stop,
+    usage: frames.find((f) => f.message_type === 'usage_statistics'),
+  });
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+  res.end(json);
 }
 
 /**
@@ -263,6 +311,33 @@ export function failedTurnStatus(reason: StopReasonType, detail: string): number
   if (upstream === 429) return 429;
   if (upstream === 408 || upstream === 504) return 504;
   return 502;
+}
+
+const conversationResumeBody = z
+  .looseObject({ agent_id: z.string().min(1).nullish(), run_id: z.string().min(1).nullish(), starting_after: z.number().int().min(0).nullish() })
+  .nullish();
+
+/**
+ * Letta's `POST /v1/conversations/:id/stream`: the stream of `run_id`, or of the conversation's
+ * newest run (its active one while there is one), from `starting_after`.
+ */
+export async function handleConversationResume(service: AgentService, conversationId: string, res: ServerResponse, readBody: () => Promise<unknown>, maxBufferedBytes: number): Promise<void> {
+  try {
+    const body = parseBody(conversationResumeBody, await readBody());
+    const target = conversationTarget(service, conversationId, body?.agent_id);
+    let runId = body?.run_id ?? null;
+    if (runId) {
+      const run = service.getRun(runId);
+      if (run.agentId !== target.agentId || (run.conversationId ?? null) !== target.conversationId) throw new ServiceError('not_found', `run ${runId} is not of conversation ${conversationId}`);
+    } else {
+      runId = service.store.listRuns(target.agentId, 1, target.conversationId)[0]?.id ?? null;
+      if (!runId) throw new ServiceError('not_found', `conversation ${conversationId} has no run to stream`);
+    }
+    service.streamableLog(runId); // 404 with the reason before any header
+    streamLog(service, runId, res, { after: body?.starting_after ?? 0, tokens: true, types: null, cancelOnClose: false, maxBufferedBytes });
+  } catch (err) {
+    sendDetail(res, err);
+  }
 }
 
 export async function handleRunResume(service: AgentService, runId: string, res: ServerResponse, readBody: () => Promise<unknown>, maxBufferedBytes: number): Promise<void> {

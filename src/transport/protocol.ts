@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ErrorCode } from '../actors/errors.js';
 import type { RunStatus, StopReasonType } from '../letta/frames.js';
+import { clientTools } from '../tools/client-tools.js';
 
 /** The WebSocket protocol at /v1/ws (see docs/protocol.md). Every inbound frame is parsed here. */
 
@@ -38,9 +39,13 @@ export const clientFrame = z.discriminatedUnion('type', [
     agent_id: id('agent'),
     messages: runMessages,
     max_steps: z.number().int().min(1).max(100).optional(),
+    /** Tools the client runs, for this run only (as Letta's `client_tools`). */
+    client_tools: clientTools.optional(),
+    /** One of the agent's conversations; absent: its default one (its own history). */
+    conversation_id: id('conversation').optional(),
   }),
   z.object({ type: z.literal('run.cancel'), request_id: requestId, run_id: id('run') }),
-  z.object({ type: z.literal('agent.cancel'), request_id: requestId, agent_id: id('agent') }),
+  z.object({ type: z.literal('agent.cancel'), request_id: requestId, agent_id: id('agent'), conversation_id: id('conversation').optional() }),
   z.object({ type: z.literal('run.subscribe'), request_id: requestId, run_id: id('run'), after_seq_id: z.number().int().min(0).optional() }),
   z.object({ type: z.literal('run.unsubscribe'), request_id: requestId, run_id: id('run') }),
 ]);

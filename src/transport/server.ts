@@ -9,7 +9,7 @@ import { renderChart } from '../charts/index.js';
 import { tokenMatches } from './auth.js';
 import { checkOrigin, corsHeaders, decodeSegment, normalizeOrigin, requestUrl, type OriginPolicy } from './http-guard.js';
 import { httpRoutes, readJsonBody, sendError, sendJson } from './http-routes.js';
-import { handleLettaTurn, handleRunResume } from './letta-messages.js';
+import { handleConversationResume, handleConversationTurn, handleLettaTurn, handleRunResume } from './letta-messages.js';
 import { resolveLimits, type ServerLimits, type ServerLimitsInput } from './limits.js';
 import { WsConnection } from './ws-connection.js';
 
@@ -108,6 +108,10 @@ export async function startServer(o: LettaStreamServerOptions): Promise<LettaStr
     // Letta's streaming endpoints write to the response themselves.
     const turn = req.method === 'POST' ? /^\/v1\/agents\/([^/]+)\/messages(\/stream)?\/?$/.exec(url.pathname) : null;
     if (turn) return void handleLettaTurn(o.service, decodeSegment(turn[1]!), req, res, body(req), { maxBufferedBytes: limits.maxBufferedBytes, ...(o.pingIntervalMs ? { pingMs: o.pingIntervalMs } : {}) }).catch((err: unknown) => sendError(res, err));
+    const convTurn = req.method === 'POST' ? /^\/v1\/conversations\/([^/]+)\/messages\/?$/.exec(url.pathname) : null;
+    if (convTurn) return void handleConversationTurn(o.service, decodeSegment(convTurn[1]!), res, body(req), { maxBufferedBytes: limits.maxBufferedBytes, ...(o.pingIntervalMs ? { pingMs: o.pingIntervalMs } : {}) }).catch((err: unknown) => sendError(res, err));
+    const convResume = req.method === 'POST' ? /^\/v1\/conversations\/([^/]+)\/stream\/?$/.exec(url.pathname) : null;
+    if (convResume) return void handleConversationResume(o.service, decodeSegment(convResume[1]!), res, body(req), limits.maxBufferedBytes).catch((err: unknown) => sendError(res, err));
     const resume = req.method === 'POST' ? /^\/v1\/runs\/([^/]+)\/stream\/?$/.exec(url.pathname) : null;
     if (resume) return void handleRunResume(o.service, decodeSegment(resume[1]!), res, body(req), limits.maxBufferedBytes).catch((err: unknown) => sendError(res, err));
     const candidates = routes.filter((r) => r.pattern.test(url.pathname));

@@ -101,7 +101,7 @@ export class WsConnection {
   private handle(frame: ClientFrame): void {
     switch (frame.type) {
       case 'run.start': {
-        const { runId, agentId } = this.service.startRun(frame.agent_id, toRunRequest(frame.messages), frame.max_steps);
+        const { runId, agentId } = this.service.startRun(frame.agent_id, toRunRequest(frame.messages), frame.max_steps, frame.client_tools ?? [], frame.conversation_id ?? null);
         this.send({ type: 'run.started', request_id: frame.request_id, run_id: runId, agent_id: agentId });
         this.follow(runId, 0);
         return;
@@ -125,7 +125,7 @@ export class WsConnection {
         return;
       }
       case 'agent.cancel': {
-        const r = this.service.cancelAgent(frame.agent_id);
+        const r = this.service.cancelAgent(frame.agent_id, undefined, frame.conversation_id ?? null);
         this.send({ type: 'agent.cancel.result', request_id: frame.request_id, ...r });
         return;
       }

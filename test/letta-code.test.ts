@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureLettaCode, lettaCodeHeadless, LETTA_CODE_VERSION } from './support/letta-code.js';
+import { startHarness, type Harness } from './support/service-harness.js';
+
+/** Letta Code itself, headless, against letta-stream (installed under .letta-code/, or skipped saying why). */
+const installed = await ensureLettaCode();
+if ('reason' in installed) console.warn(`letta-code.test.ts skipped: @letta-ai/letta-code@${LETTA_CODE_VERSION} could not be installed (${installed.reason})`);
+
+describe.skipIf('reason' in installed)(`Letta Code ${LETTA_CODE_VERSION} against letta-stream`, () => {
+  let h: Harness;
+  let home: string;
+  let cwd: string;
+  beforeAll(async () => {
+    h = await startHarness();
+    home = mkdtempSync(path.join(os.tmpdir(), 'letta-code-home-'));
+    cwd = mkdtempSync(path.join(os.tmpdir(), 'letta-code-cwd-'));
+  });
+  afterAll(async () => {
+    await h.close();
+    rmSync(home, { recursive: true, force: true });
+    rmSync(cwd, { recursive: true, force: true });
+  });
+  const bin = 'bin' in installed ? installed.bin : '';
+
+  it('letta -p runs a turn in a conversation of the agent', async () => {
+    const agent = h.service.ensureDemoAgent();
+    const r = await lettaCodeHeadless(bin, { baseUrl: h.server.url, agentId: agent.id, prompt: 'hello from letta code', home, cwd });
+    expect(r).toMatchObject({ type: 'result', is_error: false, agent_id: agent.id, conversation_id: expect.stringMatching(/^conv-/) });
+    expect(String(r.result)).toContain('hello from letta code');
+    expect(h.service.getConversation(String(r.conversation_id))).toMatchObject({ agentId: agent.id, state: 'idle' });
+  }, 120_000);
+
+  it('a call to Letta Code\'s Read (a client tool) runs on its side; the model sees what it read', async () => {
+    const agent = h.service.ensureDemoAgent();
+    const file = path.join(cwd, 'notes.txt');
+    writeFileSync(file, 'read by letta code\n');
+    const r = await lettaCodeHeadless(bin, { baseUrl: h.server.url, agentId: agent.id, prompt: `\n#tool Read ${JSON.stringify({ file_path: file })}`, home, cwd });
+    expect(r).toMatchObject({ is_error: false, num_turns: 2 });
+    expect(String(r.result)).toContain('The tool returned:');
+    expect(String(r.result)).toContain('read by letta code');
+  }, 120_000);
+});
