@@ -33,6 +33,20 @@ describe.skipIf('reason' in installed)(`Letta Code ${LETTA_CODE_VERSION} against
     expect(h.service.getConversation(String(r.conversation_id))).toMatchObject({ agentId: agent.id, state: 'idle' });
   }, 120_000);
 
+  it('with no -a, a first run creates Letta Code\'s default agent (its tools, tags, memory blocks) and a conversation, and answers', async () => {
+    const firstHome = mkdtempSync(path.join(os.tmpdir(), 'letta-code-first-'));
+    try {
+      const r = await lettaCodeHeadless(bin, { baseUrl: h.server.url, prompt: 'hello on a first run', home: firstHome, cwd });
+      expect(r).toMatchObject({ type: 'result', is_error: false, agent_id: expect.stringMatching(/^agent-/), conversation_id: expect.stringMatching(/^conv-/) });
+      expect(String(r.result)).toContain('hello on a first run');
+      const agent = h.service.getAgent(String(r.agent_id));
+      expect(agent).toMatchObject({ name: 'Letta Code', tags: expect.arrayContaining(['origin:letta-code']), tools: expect.arrayContaining(['web_search', 'fetch_webpage']) });
+      expect(h.service.getConversation(String(r.conversation_id))).toMatchObject({ agentId: agent.id, state: 'idle' });
+    } finally {
+      rmSync(firstHome, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('a call to Letta Code\'s Read (a client tool) runs on its side; the model sees what it read', async () => {
     const agent = h.service.ensureDemoAgent();
     const file = path.join(cwd, 'notes.txt');

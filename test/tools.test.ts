@@ -246,6 +246,12 @@ describe('executeTool', () => {
     expect(outcome.durationMs).toBeGreaterThanOrEqual(0);
   });
 
+  it('Letta\'s web_search and fetch_webpage are known tools that answer "not configured", never "unknown tool"', async () => {
+    expect(await run('web_search', { query: 'letta' })).toEqual(expect.objectContaining({ status: 'error', output: 'Error: web_search is not configured on this letta-stream instance (it has no web access)' }));
+    expect(await run('fetch_webpage', { url: 'https://example.com' })).toEqual(expect.objectContaining({ status: 'error', output: 'Error: fetch_webpage is not configured on this letta-stream instance (it has no web access)' }));
+    expect(toolDefinitions(['web_search', 'fetch_webpage']).map((d) => d.name)).toEqual(['web_search', 'fetch_webpage']);
+  });
+
   it('a workspace that does not exist is an error outcome, not a throw', async () => {
     const r = await executeTool('list_dir', {}, { signal: new AbortController().signal, workspaceDir: path.join(outside, 'missing') });
     expect(r).toMatchObject({ status: 'error', output: expect.stringContaining('no such file or directory') });
@@ -274,8 +280,8 @@ describe('executeTool', () => {
 });
 
 describe('tool definitions', () => {
-  it('has the five built-ins with object input schemas', () => {
-    expect([...builtinTools.keys()]).toEqual(['get_time', 'calculator', 'read_file', 'list_dir', 'write_file']);
+  it('has the built-ins (and Letta\'s web tools) with object input schemas', () => {
+    expect([...builtinTools.keys()]).toEqual(['get_time', 'calculator', 'read_file', 'list_dir', 'write_file', 'web_search', 'fetch_webpage']);
     for (const t of builtinTools.values()) {
       expect(t.inputSchema.type).toBe('object');
       expect(t.description.length).toBeGreaterThan(10);

@@ -48,12 +48,15 @@ export async function ensureLettaCode(): Promise<{ bin: string } | { reason: str
   }
 }
 
-/** Letta Code headless (`-p … --output-format json`) against `baseUrl`, with its own HOME and working directory. */
-export async function lettaCodeHeadless(bin: string, o: { baseUrl: string; agentId: string; prompt: string; home: string; cwd: string }): Promise<Record<string, unknown>> {
+/**
+ * Letta Code headless (`-p … --output-format json`) against `baseUrl`, with its own HOME and
+ * working directory; without `agentId` it uses (on a first run: creates) its own default agent.
+ */
+export async function lettaCodeHeadless(bin: string, o: { baseUrl: string; agentId?: string; prompt: string; home: string; cwd: string }): Promise<Record<string, unknown>> {
   const out = await new Promise<string>((resolve, reject) =>
     execFile(
       process.execPath,
-      [bin, '-a', o.agentId, '-p', o.prompt, '--output-format', 'json'],
+      [bin, ...(o.agentId ? ['-a', o.agentId] : []), '-p', o.prompt, '--output-format', 'json'],
       { cwd: o.cwd, timeout: 90_000, env: { PATH: process.env.PATH ?? '', HOME: o.home, LETTA_BASE_URL: o.baseUrl, LETTA_API_KEY: 'local' } },
       (err, stdout, stderr) => (err ? reject(new Error(`letta: ${err.message}\n${stdout.slice(-2000)}\n${stderr.slice(-2000)}`)) : resolve(stdout)),
     ),
