@@ -400,6 +400,26 @@ describe('SqliteStore', () => {
     expect(s.getHistory('agent-a')).toEqual([{ role: 'user', content: ['own'] }]);
   });
 
+  it('memory blocks: per agent, one per label in creation order, replaced by label (same id and place), deleted with the agent', () => {
+    const s = store();
+    s.createAgent(agent('agent-a'));
+    s.createAgent(agent('agent-b'));
+    const block = (id: string, agentId: string, label: string, value: string) => ({ id, agentId, label, value, limit: 100, description: null, readOnly: false, createdAt: '2025-01-02', updatedAt: '2025-01-02' });
+    s.putBlock(block('block-1', 'agent-a', 'persona', 'I am A'));
+    s.putBlock({ ...block('block-2', 'agent-a', 'human', 'the user'), description: 'who', readOnly: true });
+    s.putBlock(block('block-3', 'agent-b', 'persona', 'I am B'));
+    s.putBlock({ ...block('block-ignored', 'agent-a', 'persona', 'I am A, changed'), limit: 50, updatedAt: '2025-01-03' });
+    expect(s.listBlocks('agent-a')).toEqual([
+      { ...block('block-1', 'agent-a', 'persona', 'I am A, changed'), limit: 50, updatedAt: '2025-01-03' },
+      { ...block('block-2', 'agent-a', 'human', 'the user'), description: 'who', readOnly: true },
+    ]);
+    expect(s.getBlock('agent-b', 'persona')?.value).toBe('I am B');
+    expect(s.getBlock('agent-b', 'human')).toBeNull();
+    expect(() => s.putBlock(block('block-4', 'agent-none', 'x', 'y'))).toThrow();
+    s.deleteAgent('agent-a');
+    expect(s.listBlocks('agent-a')).toEqual([]);
+  });
+
   it('appendMessages is all or nothing', () => {
     const s = store();
     s.createAgent(agent('agent-a'));

@@ -150,6 +150,26 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 6,
+    description: 'blocks: an agent\'s core memory blocks (Letta\'s memory_blocks), one per label, rendered into its system prompt',
+    up(db) {
+      db.exec(`
+        CREATE TABLE blocks (
+          id          TEXT PRIMARY KEY,
+          agent_id    TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+          label       TEXT NOT NULL,
+          value       TEXT NOT NULL,
+          char_limit  INTEGER NOT NULL,                     -- Letta's \`limit\`
+          description TEXT,
+          read_only   INTEGER NOT NULL,                     -- 0 | 1
+          created_at  TEXT NOT NULL,
+          updated_at  TEXT NOT NULL,
+          UNIQUE (agent_id, label)
+        );
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes and understands. */

@@ -8,6 +8,7 @@ import type {
   ConversationRecord,
   AgentFilter,
   AgentRecord,
+  MemoryBlock,
   AgentState,
   HistoryTurn,
   MessageScope,
@@ -70,6 +71,34 @@ interface AgentRow {
   pending_tool_calls: string;
   created_at: string;
   updated_at: string;
+}
+
+interface BlockRow {
+  id: string;
+  agent_id: string;
+  label: string;
+  value: string;
+  char_limit: number;
+  description: string | null;
+  read_only: number;
+  created_at: string;
+  updated_at: string;
+}
+
+const blockCols = 'id, agent_id, label, value, char_limit, description, read_only, created_at, updated_at';
+
+function blockFromRow(r: BlockRow): MemoryBlock {
+  return {
+    id: r.id,
+    agentId: r.agent_id,
+    label: r.label,
+    value: r.value,
+    limit: r.char_limit,
+    description: r.description,
+    readOnly: r.read_only !== 0,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
 }
 
 interface RunRow {
@@ -457,6 +486,37 @@ export class SqliteStore implements Store {
 
   listAgents(): AgentRecord[] {
     return this.stmts.listAgents.all().map(agentFromRow);
+  }
+
+  // memory blocks
+
+  listBlocks(agentId: string): MemoryBlock[] {
+    return this.db.prepare<[string], BlockRow>(`SELECT ${blockCols} FROM blocks WHERE agent_id = ? ORDER BY rowid`).all(agentId).map(blockFromRow);
+  }
+
+  getBlock(agentId: string, label: string): MemoryBlock | null {
+    const row = this.db.prepare<[string, string], BlockRow>(`SELECT ${blockCols} FROM blocks WHERE agent_id = ? AND label = ?`).get(agentId, label);
+    return row === undefined ? null : blockFromRow(row);
+  }
+
+  putBlock(b: MemoryBlock): void {
+    this.db
+      .prepare(
+        `INSERT INTO blocks (${blockCols}) VALUES (@id, @agent_id, @label, @value, @char_limit, @description, @read_only, @created_at, @updated_at)
+         ON CONFLICT (agent_id, label) DO UPDATE SET value = excluded.value, char_limit = excluded.char_limit, description = excluded.description,
+         read_only = excluded.read_only, updated_at = excluded.updated_at`,
+      )
+      .run({
+        id: b.id,
+        agent_id: b.agentId,
+        label: b.label,
+        value: b.value,
+        char_limit: b.limit,
+        description: b.description,
+        read_only: b.readOnly ? 1 : 0,
+        created_at: b.createdAt,
+        updated_at: b.updatedAt,
+      });
   }
 
   updateAgentConfig(agent: AgentRecord): void {

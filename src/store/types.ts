@@ -59,6 +59,20 @@ export interface ConversationRecord {
   updatedAt: string;
 }
 
+/** One of an agent's core memory blocks (Letta's Block): unique per agent by label, in creation order. */
+export interface MemoryBlock {
+  id: string; // block-<uuid>
+  agentId: string;
+  label: string;
+  value: string;
+  /** Letta's `limit`: the most characters the value may hold. */
+  limit: number;
+  description: string | null;
+  readOnly: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
 /** A run's usage as stored: the fields of its usage_statistics frame. */
 export type UsageTotals = Pick<
   UsageStatisticsFrame,
@@ -157,6 +171,12 @@ export interface Store {
    * A run of another conversation lets go of that conversation instead.
    */
   releaseAgent(id: string, runId: string, pending: PendingToolCall[] | null): boolean;
+
+  /** An agent's core memory blocks, in creation order. */
+  listBlocks(agentId: string): MemoryBlock[];
+  getBlock(agentId: string, label: string): MemoryBlock | null;
+  /** Inserts a block, or replaces the agent's block of the same label (keeping its id and place). */
+  putBlock(block: MemoryBlock): void;
 
   createConversation(c: ConversationRecord): void;
   getConversation(id: string): ConversationRecord | null;
