@@ -41,6 +41,7 @@ describe.skipIf('reason' in installed)(`Letta Code ${LETTA_CODE_VERSION} against
       expect(String(r.result)).toContain('hello on a first run');
       const agent = h.service.getAgent(String(r.agent_id));
       expect(agent).toMatchObject({ name: 'Letta Code', tags: expect.arrayContaining(['origin:letta-code']), tools: expect.arrayContaining(['web_search', 'fetch_webpage']) });
+      expect(h.service.listBlocks(agent.id).map((b) => b.label)).toEqual(expect.arrayContaining(['persona', 'human']));
       expect(h.service.getConversation(String(r.conversation_id))).toMatchObject({ agentId: agent.id, state: 'idle' });
     } finally {
       rmSync(firstHome, { recursive: true, force: true });

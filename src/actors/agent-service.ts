@@ -4,11 +4,12 @@ import path from 'node:path';
 import type Anthropic from '@anthropic-ai/sdk';
 import { createActor, type InspectionEvent } from 'xstate';
 import type { ApprovalResponseMessage, AssistantMessage, UserMessage } from '../letta/frames.js';
-import { isoSeconds, newAgentId, newMessageId, newRunId, otidFor } from '../letta/ids.js';
+import { isoSeconds, newAgentId, newBlockId, newMessageId, newRunId, otidFor } from '../letta/ids.js';
+import { DEFAULT_BLOCK_LIMIT } from '../letta/memory.js';
 import type { InterfaceMode } from '../letta/step-builder.js';
 import { agentNext } from '../machines/agent.machine.js';
 import { runMachine, type RunActor } from '../machines/run.machine.js';
-import type { AgentRecord, AgentState, ConversationRecord, PendingToolCall, RunRecord, RunTransition, Store } from '../store/types.js';
+import type { AgentRecord, AgentState, ConversationRecord, MemoryBlock, PendingToolCall, RunRecord, RunTransition, Store } from '../store/types.js';
 import type { ClientTool } from '../tools/client-tools.js';
 import { approvalByDefault, toolDefinitions } from '../tools/registry.js';
 import { ServiceError } from './errors.js';
@@ -42,6 +43,25 @@ export interface CreateAgentInput {
   tags?: string[];
   interfaceMode?: InterfaceMode;
   maxSteps?: number;
+  /** Letta's `memory_blocks`: the agent's core memory, one block per label. */
+  memoryBlocks?: BlockInput[];
+}
+
+/** A core memory block as given at creation (Letta's CreateBlock). */
+export interface BlockInput {
+  label: string;
+  value: string;
+  limit?: number | undefined;
+  description?: string | null | undefined;
+  readOnly?: boolean | undefined;
+}
+
+/** What a block update may change (Letta's BlockUpdate, as letta-stream serves it). */
+export type BlockPatch = Partial<Pick<MemoryBlock, 'value' | 'limit' | 'description' | 'readOnly' | 'label'>>;
+
+/** A block's value must fit its limit, as Letta validates. */
+function checkBlockFits(b: { label: string; value: string; limit: number }): void {
+  if (b.value.length > b.limit) throw new ServiceError('invalid_request', `memory block "${b.label}": the value has ${b.value.length} characters, more than its limit of ${b.limit}`);
 }
 
 /** What a run is started with: user text, or decisions on the tool calls awaiting approval. */
@@ -201,9 +221,25 @@ export class AgentService {
     if (both.length) throw new ServiceError('invalid_request', `tools both requiring and not requiring approval: ${both.join(', ')}`);
     // Safe default: a tool that changes the workspace asks first unless explicitly opted out.
     const approval = [...new Set([...asked, ...approvalByDefault(tools)])].filter((t) => !optOut.includes(t));
+    const labels = (input.memoryBlocks ?? []).map((b) => b.label);
+    const twice = labels.filter((l, i) => labels.indexOf(l) !== i);
+    if (twice.length) throw new ServiceError('invalid_request', `memory_blocks: a label may be used once: ${[...new Set(twice)].join(', ')}`);
     const now = new Date().toISOString();
+    const agentId = newAgentId();
+    const blocks: MemoryBlock[] = (input.memoryBlocks ?? []).map((b) => ({
+      id: newBlockId(),
+      agentId,
+      label: b.label,
+      value: b.value,
+      limit: b.limit ?? DEFAULT_BLOCK_LIMIT,
+      description: b.description ?? null,
+      readOnly: b.readOnly ?? false,
+      createdAt: now,
+      updatedAt: now,
+    }));
+    blocks.forEach(checkBlockFits);
     const agent: AgentRecord = {
-      id: newAgentId(),
+      id: agentId,
       name,
       model: input.model ?? DEFAULT_MODEL,
       system: input.system ?? 'You are a helpful agent.',
@@ -218,8 +254,33 @@ export class AgentService {
       createdAt: now,
       updatedAt: now,
     };
-    this.store.createAgent(agent);
+    this.store.transaction(() => {
+      this.store.createAgent(agent);
+      for (const b of blocks) this.store.putBlock(b);
+    });
     return agent;
+  }
+
+  /** An agent's core memory blocks, in creation order. */
+  listBlocks(idOrName: string): MemoryBlock[] {
+    return this.store.listBlocks(this.getAgent(idOrName).id);
+  }
+
+  getBlock(idOrName: string, label: string): MemoryBlock {
+    const agent = this.getAgent(idOrName);
+    const block = this.store.getBlock(agent.id, label);
+    if (!block) throw new ServiceError('not_found', `agent ${agent.id} has no memory block "${label}"`);
+    return block;
+  }
+
+  /** Changes a block found by label; its next step's system prompt shows it. */
+  updateBlock(idOrName: string, label: string, patch: BlockPatch): MemoryBlock {
+    const block = this.getBlock(idOrName, label);
+    const next: MemoryBlock = { ...block, ...patch, updatedAt: new Date().toISOString() };
+    checkBlockFits(next);
+    if (next.label !== block.label) throw new ServiceError('invalid_request', 'renaming a memory block is not served: its label names it');
+    this.store.putBlock(next);
+    return next;
   }
 
   /** Change an agent's configuration; not while a run holds it. */

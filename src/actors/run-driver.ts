@@ -114,7 +114,7 @@ export class RunDriver implements RunIO {
   upstreamInput(): Omit<UpstreamInput, 'run'> {
     return {
       client: this.o.client,
-      request: buildRequest(this.o.agent, this.o.store.getHistory(this.o.agent.id, this.o.conversationId ?? null), this.o.clientTools),
+      request: buildRequest(this.o.agent, this.o.store.getHistory(this.o.agent.id, this.o.conversationId ?? null), this.o.clientTools, this.o.store.listBlocks(this.o.agent.id)),
       onFrame: (frame: StreamedMessage) => {
         // A new part: the previous one is complete, journal it now.
         if (frame.otid !== this.lastOtid) {

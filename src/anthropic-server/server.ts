@@ -26,6 +26,8 @@ export interface AnthropicServer {
   readonly url: string;
   readonly stats: AnthropicServerStats;
   on(event: 'abort' | 'request', fn: (info: { requestId: string }) => void): void;
+  /** Each request's parsed JSON body, as it arrived (for tests that check what was sent). */
+  onBody(fn: (body: unknown) => void): void;
   close(): Promise<void>;
 }
 
@@ -62,6 +64,7 @@ export async function startAnthropicServer(options: AnthropicServerOptions = {})
   const signer = new Signer(options.secret);
   const stats: AnthropicServerStats = { requests: 0, streamsOpen: 0, streamsAborted: 0, streamsCompleted: 0 };
   const listeners = { abort: [] as Array<(i: { requestId: string }) => void>, request: [] as Array<(i: { requestId: string }) => void> };
+  const bodyListeners: Array<(body: unknown) => void> = [];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
 
@@ -84,6 +87,7 @@ export async function startAnthropicServer(options: AnthropicServerOptions = {})
     } catch {
       return apiError(res, 400, 'invalid_request_error', 'The request body is not valid JSON');
     }
+    for (const f of bodyListeners) f(body);
     const parsed = messagesRequest.safeParse(body);
     if (!parsed.success) {
       const i = parsed.error.issues[0];
@@ -158,6 +162,9 @@ export async function startAnthropicServer(options: AnthropicServerOptions = {})
     stats,
     on(event, fn) {
       listeners[event].push(fn);
+    },
+    onBody(fn) {
+      bodyListeners.push(fn);
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -5,6 +5,7 @@ export const newMessageId = (): string => `message-${randomUUID()}`;
 export const newRunId = (): string => `run-${randomUUID()}`;
 export const newStepId = (): string => `step-${randomUUID()}`;
 export const newAgentId = (): string => `agent-${randomUUID()}`;
+export const newBlockId = (): string => `block-${randomUUID()}`;
 
 /** Parts of one message (0..127) are told apart by the otid's lowest 7 bits. */
 export const MAX_PARTS_PER_MESSAGE = 128;

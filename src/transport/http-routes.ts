@@ -6,7 +6,7 @@ import type { AgentService } from '../actors/agent-service.js';
 import { httpStatusFor, ServiceError, toServiceError } from '../actors/errors.js';
 import { CONTEXT_WINDOW, MAX_TOKENS } from '../actors/models.js';
 import type { ApprovalRequestMessage } from '../letta/frames.js';
-import type { AgentRecord, ConversationRecord, RunRecord, RunTransition, Store } from '../store/types.js';
+import type { AgentRecord, ConversationRecord, MemoryBlock, RunRecord, RunTransition, Store } from '../store/types.js';
 import {
   agentMessagesQueryOf,
   agentsListQuery,
@@ -17,10 +17,38 @@ import {
   runMessagesQueryOf,
   runsListQuery,
 } from './letta-lists.js';
+import { builtinTools } from '../tools/registry.js';
 import { conversationTarget } from './letta-messages.js';
 import { issuesOf } from './protocol.js';
 import { assertWellFormed } from './well-formed.js';
 
+/** A block's label is its XML tag in the system prompt: letters, digits, `_ - . / :`. */
+const blockLabel = z.string().min(1).max(200).regex(/^[A-Za-z0-9_\-./:]+$/, 'a label is letters, digits and _ - . / :');
+const blockLimit = z.number().int().min(1).max(1_000_000);
+
+/** Letta's CreateBlock as its clients send it in `memory_blocks`; other fields are accepted and ignored. */
+const createBlockBody = z.looseObject({
+  label: blockLabel,
+  value: z.string().max(1_000_000),
+  limit: blockLimit.nullish(),
+  description: z.string().max(10_000).nullish(),
+  read_only: z.boolean().nullish(),
+});
+
+/** Letta's BlockUpdate: value, limit, description, read_only (label only unchanged); other fields ignored. */
+const updateBlockBody = z.looseObject({
+  value: z.string().max(1_000_000).optional(),
+  limit: blockLimit.optional(),
+  description: z.string().max(10_000).nullish(),
+  read_only: z.boolean().optional(),
+  label: blockLabel.optional(),
+});
+
+/**
+ * Letta's CreateAgent. Letta Code also sends `agent_type`, `description`, `include_base_tools`,
+ * `include_base_tool_rules`, `initial_message_sequence`, `parallel_tool_calls`,
+ * `compaction_settings` and `context_window_limit`: accepted and ignored (zod strips them).
+ */
 const createAgentBody = z.object({
   /** Letta makes one up when it is not given. */
   name: z.string().min(1).max(200).nullish(),
@@ -28,6 +56,7 @@ const createAgentBody = z.object({
   system: z.string().optional(),
   tools: z.array(z.string().min(1)).optional(),
   tags: z.array(z.string().min(1).max(200)).max(100).nullish(),
+  memory_blocks: z.array(createBlockBody).max(100).nullish(),
   requires_approval_tools: z.array(z.string().min(1)).optional(),
   /** letta-stream's explicit opt-out: workspace-changing tools (write_file) that run without asking. */
   no_approval_tools: z.array(z.string().min(1)).optional(),
@@ -72,10 +101,11 @@ const modelsQuery = z.object({
 });
 
 /**
- * Agent JSON with Letta's field names and the AgentState fields Letta's clients read: no memory
- * blocks (empty), no tags, tools with ids, and the approval request the agent waits on.
+ * Agent JSON with Letta's field names and the AgentState fields Letta's clients read: its memory
+ * blocks, tags, tools with ids, and the approval request the agent waits on.
  */
 export function agentJson(a: AgentRecord, store: Store) {
+  const blocks = store.listBlocks(a.id).map(blockJson);
   return {
     id: a.id,
     name: a.name,
@@ -91,8 +121,8 @@ export function agentJson(a: AgentRecord, store: Store) {
     tags: a.tags,
     /** No secrets are stored (tools run in-process): a truthful empty list. */
     secrets: [] as unknown[],
-    memory: { agent_type: AGENT_TYPE, blocks: [] as unknown[], file_blocks: [] as unknown[] },
-    blocks: [] as unknown[],
+    memory: { agent_type: AGENT_TYPE, blocks, file_blocks: [] as unknown[] },
+    blocks,
     sources: [] as unknown[],
     interface: a.interfaceMode,
     max_steps: a.maxSteps,
@@ -102,6 +132,72 @@ export function agentJson(a: AgentRecord, store: Store) {
     pending_approvals: a.pendingToolCalls.map((p) => ({ tool_call_id: p.toolCallId, name: p.name, arguments: p.input, requires_approval: p.requiresApproval })),
     created_at: a.createdAt,
     updated_at: a.updatedAt,
+  };
+}
+
+/** Letta's Block fields; the template and project fields are null (not served). */
+export function blockJson(b: MemoryBlock) {
+  return {
+    id: b.id,
+    label: b.label,
+    value: b.value,
+    limit: b.limit,
+    description: b.description,
+    read_only: b.readOnly,
+    metadata: {},
+    hidden: null,
+    is_template: false,
+    template_name: null,
+    template_id: null,
+    base_template_id: null,
+    deployment_id: null,
+    entity_id: null,
+    project_id: null,
+    preserve_on_migration: false,
+    created_at: b.createdAt,
+    updated_at: b.updatedAt,
+  };
+}
+
+/** Letta's list query for an agent's blocks: cursors are block ids. */
+const blocksQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  order: z.enum(['asc', 'desc']).optional(),
+  after: z.string().min(1).optional(),
+  before: z.string().min(1).optional(),
+});
+
+function pageBlocks(all: MemoryBlock[], q: z.output<typeof blocksQuery>): MemoryBlock[] {
+  let items = q.order === 'desc' ? [...all].reverse() : all;
+  for (const [key, cursor] of [['after', q.after], ['before', q.before]] as const) {
+    if (cursor === undefined) continue;
+    const i = items.findIndex((b) => b.id === cursor);
+    if (i < 0) throw new ServiceError('not_found', `no memory block "${cursor}" of this agent (${key})`);
+    items = key === 'after' ? items.slice(i + 1) : items.slice(0, i);
+  }
+  return items.slice(0, q.limit ?? 100);
+}
+
+/**
+ * Letta's Tool for one of letta-stream's built-ins. `POST /v1/tools/add-base-tools` answers these:
+ * Letta's answer is the base tools it (re)created; letta-stream's tools are built in, so this
+ * creates nothing and lists what every agent may be given.
+ */
+function builtinToolJson(name: string) {
+  const def = builtinTools.get(name);
+  if (!def) throw new ServiceError('not_found', `no tool "${name}"`);
+  return {
+    id: toolId(name),
+    name,
+    description: def.description,
+    tool_type: 'custom',
+    source_type: 'typescript',
+    json_schema: { name, description: def.description, parameters: structuredClone(def.inputSchema) },
+    args_json_schema: null,
+    tags: [] as string[],
+    default_requires_approval: def.changesWorkspace,
+    return_char_limit: null,
+    metadata_: {},
   };
 }
 
@@ -195,6 +291,9 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
           ...(approval.length ? { requiresApprovalTools: [...new Set(approval)] } : {}),
           ...(b.no_approval_tools ? { noApprovalTools: b.no_approval_tools } : {}),
           ...(b.tags ? { tags: b.tags } : {}),
+          ...(b.memory_blocks
+            ? { memoryBlocks: b.memory_blocks.map((m) => ({ label: m.label, value: m.value, limit: m.limit ?? undefined, description: m.description, readOnly: m.read_only ?? undefined })) }
+            : {}),
           ...(b.interface ? { interfaceMode: b.interface } : {}),
           ...(b.max_steps ? { maxSteps: b.max_steps } : {}),
         }),
@@ -216,6 +315,21 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
           ...(b.max_steps !== undefined ? { maxSteps: b.max_steps } : {}),
         }),
         service.store,
+      );
+    }),
+    route('POST', '/v1/tools/add-base-tools', () => [...builtinTools.keys()].map(builtinToolJson)),
+    route('GET', '/v1/agents/:id/core-memory/blocks', (p, _, q) => pageBlocks(service.listBlocks(p.id as string), parse(blocksQuery, Object.fromEntries(q), 'the query string')).map(blockJson)),
+    route('GET', '/v1/agents/:id/core-memory/blocks/:label', (p) => blockJson(service.getBlock(p.id as string, p.label as string))),
+    route('PATCH', '/v1/agents/:id/core-memory/blocks/:label', async (p, body) => {
+      const b = parse(updateBlockBody, (await body()) ?? {});
+      return blockJson(
+        service.updateBlock(p.id as string, p.label as string, {
+          ...(b.value !== undefined ? { value: b.value } : {}),
+          ...(b.limit !== undefined ? { limit: b.limit } : {}),
+          ...(b.description !== undefined ? { description: b.description } : {}),
+          ...(b.read_only !== undefined ? { readOnly: b.read_only } : {}),
+          ...(b.label !== undefined ? { label: b.label } : {}),
+        }),
       );
     }),
     route('DELETE', '/v1/agents/:id', (p) => {
