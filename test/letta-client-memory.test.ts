@@ -94,9 +94,20 @@ describe('agents in Letta Code\'s shape, with core memory blocks', () => {
     expect(systems[0]).toMatch(/^Before\.\n<memory_blocks>\n[\s\S]*<note>[\s\S]*<\/memory_blocks>\nAfter\.$/);
   });
 
+  it('Letta\'s memory_replace, called by the model, edits the agent\'s block: the block API and the next step\'s system prompt show it', async () => {
+    const agent = await letta.agents.create({ name: 'remembers', system: 'S.', tools: ['memory_replace'], memory_blocks: [{ label: 'human', value: 'Their name is Alice.' }] });
+    const r = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#tool memory_replace {"label": "human", "old_string": "Alice", "new_string": "Bob"}' }] });
+    const ret = r.messages.find((m) => m.message_type === 'tool_return_message') as { name?: string | null; status?: string; tool_return?: string } | undefined;
+    expect(ret).toMatchObject({ name: 'memory_replace', status: 'success', tool_return: 'Their name is Bob.' });
+    expect((await letta.agents.blocks.retrieve('human', { agent_id: agent.id })).value).toBe('Their name is Bob.');
+    expect(systems).toHaveLength(2);
+    expect(systems[0]).toContain('<value>\nTheir name is Alice.\n</value>');
+    expect(systems[1]).toContain('<value>\nTheir name is Bob.\n</value>');
+  });
+
   it('POST /v1/tools/add-base-tools answers the tools this instance has built in', async () => {
     const tools = await letta.post<Array<{ id: string; name: string; json_schema: { parameters: { type: string } } }>>('/v1/tools/add-base-tools');
-    expect(tools.map((t) => t.name)).toEqual(['get_time', 'calculator', 'read_file', 'list_dir', 'write_file', 'web_search', 'fetch_webpage']);
+    expect(tools.map((t) => t.name)).toEqual(['get_time', 'calculator', 'read_file', 'list_dir', 'write_file', 'web_search', 'fetch_webpage', 'memory_insert', 'memory_replace', 'memory_rethink', 'memory', 'conversation_search']);
     expect(tools[0]).toMatchObject({ id: 'tool-get_time', json_schema: { name: 'get_time', parameters: { type: 'object' } } });
   });
 });

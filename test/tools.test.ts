@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { evaluate, formatNumber } from '../src/tools/calculator.js';
 import { readFileTool } from '../src/tools/read-file.js';
 import { anthropicTools, builtinTools, executeTool, toolDefinitions, withInnerThoughts } from '../src/tools/registry.js';
-import { ToolError, type ToolContext } from '../src/tools/types.js';
+import { ToolError, type AgentMemory, type ToolContext } from '../src/tools/types.js';
 
 const workspaceDir = mkdtempSync(path.join(os.tmpdir(), 'letta-stream-tools-'));
 const outside = mkdtempSync(path.join(os.tmpdir(), 'letta-stream-outside-'));
@@ -231,6 +231,53 @@ describe('file tools, confined to the workspace', () => {
   });
 });
 
+/** Memory blocks in a Map, as the memory tools see an agent's. */
+function memory(blocks: Record<string, { value: string; readOnly?: boolean; limit?: number }>): AgentMemory & { values(): Record<string, string> } {
+  const m = new Map(Object.entries(blocks).map(([k, b]) => [k, { value: b.value, readOnly: b.readOnly ?? false, limit: b.limit ?? 100_000 }]));
+  return {
+    get: (label) => m.get(label) ?? null,
+    labels: () => [...m.keys()],
+    set(label, value) {
+      const b = m.get(label) ?? { value, readOnly: false, limit: 100_000 };
+      if (value.length > b.limit) throw new ToolError('invalid_arguments', `over the limit of ${b.limit}`);
+      m.set(label, { ...b, value });
+    },
+    values: () => Object.fromEntries([...m].map(([k, b]) => [k, b.value])),
+  };
+}
+
+describe('Letta\'s memory tools, on the agent\'s memory blocks', () => {
+  it('memory_insert appends by default, or inserts after a line (0: first); a bad line is an error', async () => {
+    const mem = memory({ human: { value: 'a\nb' } });
+    expect(await run('memory_insert', { label: 'human', new_string: 'c' }, { memory: mem })).toMatchObject({ status: 'success', output: 'a\nb\nc' });
+    expect(await run('memory_insert', { label: 'human', new_string: 'first', insert_line: 0 }, { memory: mem })).toMatchObject({ status: 'success' });
+    expect(await run('memory_insert', { label: 'human', new_string: 'x', insert_line: 1 }, { memory: mem })).toMatchObject({ status: 'success' });
+    expect(mem.values().human).toBe('first\nx\na\nb\nc');
+    expect(await run('memory_insert', { label: 'human', new_string: 'x', insert_line: 9 }, { memory: mem })).toMatchObject({ status: 'error', output: expect.stringContaining('invalid insert_line 9') });
+  });
+
+  it('memory_replace replaces one verbatim occurrence; none or several change nothing', async () => {
+    const mem = memory({ human: { value: 'Their name is Alice.\nAlice likes tea.' }, persona: { value: 'me' } });
+    expect(await run('memory_replace', { label: 'human', old_string: 'name is Alice', new_string: 'name is Bob' }, { memory: mem })).toMatchObject({ status: 'success', output: 'Their name is Bob.\nAlice likes tea.' });
+    expect(await run('memory_replace', { label: 'human', old_string: 'Carol', new_string: 'x' }, { memory: mem })).toMatchObject({ status: 'error', output: expect.stringContaining('did not appear verbatim') });
+    mem.set('persona', 'me and me');
+    expect(await run('memory_replace', { label: 'persona', old_string: 'me', new_string: 'you' }, { memory: mem })).toMatchObject({ status: 'error', output: expect.stringContaining('multiple occurrences') });
+    expect(mem.values()).toEqual({ human: 'Their name is Bob.\nAlice likes tea.', persona: 'me and me' });
+  });
+
+  it('memory_rethink rewrites a block (creating it when missing); read-only blocks, unknown labels and limits are errors; no agent, no memory', async () => {
+    const mem = memory({ rules: { value: 'fixed', readOnly: true }, small: { value: 's', limit: 3 } });
+    expect(await run('memory_rethink', { label: 'notes', new_memory: 'new block' }, { memory: mem })).toMatchObject({ status: 'success' });
+    expect(await run('memory_rethink', { label: 'rules', new_memory: 'x' }, { memory: mem })).toMatchObject({ status: 'error', output: 'Error: memory_rethink: memory block "rules" is read-only and cannot be edited' });
+    expect(await run('memory_rethink', { label: 'small', new_memory: 'toolong' }, { memory: mem })).toMatchObject({ status: 'error', output: expect.stringContaining('over the limit') });
+    expect(await run('memory_replace', { label: 'nope', old_string: 'a', new_string: 'b' }, { memory: mem })).toMatchObject({ status: 'error', output: expect.stringContaining('no memory block "nope"') });
+    expect(mem.values()).toEqual({ rules: 'fixed', small: 's', notes: 'new block' });
+    expect(await run('memory_insert', { label: 'human', new_string: 'x' })).toMatchObject({ status: 'error', output: expect.stringContaining('without an agent') });
+    expect(await run('memory', { command: 'view' })).toMatchObject({ status: 'error', output: expect.stringContaining('not served on this letta-stream instance') });
+    expect(await run('conversation_search', { query: 'x' })).toMatchObject({ status: 'error', output: expect.stringContaining('not served on this letta-stream instance') });
+  });
+});
+
 describe('executeTool', () => {
   it('never throws: unknown tool, bad arguments', async () => {
     expect(await run('nope', {})).toMatchObject({ status: 'error', output: 'Error: unknown tool "nope"' });
@@ -281,7 +328,7 @@ describe('executeTool', () => {
 
 describe('tool definitions', () => {
   it('has the built-ins (and Letta\'s web tools) with object input schemas', () => {
-    expect([...builtinTools.keys()]).toEqual(['get_time', 'calculator', 'read_file', 'list_dir', 'write_file', 'web_search', 'fetch_webpage']);
+    expect([...builtinTools.keys()]).toEqual(['get_time', 'calculator', 'read_file', 'list_dir', 'write_file', 'web_search', 'fetch_webpage', 'memory_insert', 'memory_replace', 'memory_rethink', 'memory', 'conversation_search']);
     for (const t of builtinTools.values()) {
       expect(t.inputSchema.type).toBe('object');
       expect(t.description.length).toBeGreaterThan(10);

@@ -14,6 +14,7 @@ import { executeTool } from '../tools/registry.js';
 import { FrameJournal } from './frame-journal.js';
 import { storeFailure, type RunEnding } from './run-finisher.js';
 import type { RunLog } from './run-log.js';
+import { agentMemory } from './agent-memory.js';
 import { buildRequest } from './request.js';
 import type { ToolRunnerInput, ToolRunnerOutput } from './tool-runner.js';
 import type { UpstreamInput } from './upstream.js';
@@ -208,7 +209,7 @@ export class RunDriver implements RunIO {
         endsTurn = true;
       } else {
         const { [INNER_THOUGHTS_KWARG]: _thoughts, ...args } = call.input;
-        const outcome = await executeTool(call.name, args, { signal, workspaceDir: this.o.workspaceDir });
+        const outcome = await executeTool(call.name, args, { signal, workspaceDir: this.o.workspaceDir, memory: agentMemory(this.o.store, this.o.agent.id) });
         status = outcome.status;
         output = outcome.output;
       }

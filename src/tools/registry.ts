@@ -1,15 +1,16 @@
 import { calculator } from './calculator.js';
 import { listDir } from './list-dir.js';
 import { readFileTool } from './read-file.js';
+import { conversationSearch, memoryCommand, memoryInsert, memoryReplace, memoryRethink } from './letta-memory.js';
 import { fetchWebpage, webSearch } from './letta-web.js';
 import { getTime } from './time.js';
 import { ToolError, type ToolContext, type ToolDefinition } from './types.js';
 import { writeFileTool } from './write-file.js';
 
-export { ToolError, type ToolContext, type ToolDefinition, type ToolErrorCode } from './types.js';
+export { ToolError, type AgentMemory, type ToolContext, type ToolDefinition, type ToolErrorCode } from './types.js';
 
 export const builtinTools: ReadonlyMap<string, ToolDefinition> = new Map(
-  [getTime, calculator, readFileTool, listDir, writeFileTool, webSearch, fetchWebpage].map((t) => [t.name, t]),
+  [getTime, calculator, readFileTool, listDir, writeFileTool, webSearch, fetchWebpage, memoryInsert, memoryReplace, memoryRethink, memoryCommand, conversationSearch].map((t) => [t.name, t]),
 );
 
 /** The definitions for an agent's tool names, in order; an unknown name is a configuration error. */

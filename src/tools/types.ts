@@ -5,6 +5,16 @@ export interface ToolContext {
   workspaceDir: string;
   /** The clock, injectable so time answers are testable. Defaults to `new Date()`. */
   now?: () => Date;
+  /** The calling agent's core memory blocks, for Letta's memory tools; absent outside a run. */
+  memory?: AgentMemory;
+}
+
+/** An agent's core memory blocks as the memory tools see them. */
+export interface AgentMemory {
+  get(label: string): { value: string; readOnly: boolean; limit: number } | null;
+  labels(): string[];
+  /** Writes a block's value (creating the block when there is none); throws ToolError if it is over its limit. */
+  set(label: string, value: string): void;
 }
 
 export interface ToolDefinition {
