@@ -1,6 +1,7 @@
 import Letta from '@letta-ai/letta-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ofType, startHarness, TestClient, type Harness } from './support/service-harness.js';
+import { collect } from './support/letta-stream-chunks.js';
 
 /** What Letta Code asks of a server at start and during a turn, through Letta's own client. */
 let h: Harness;
@@ -55,16 +56,11 @@ type Msg = { message_type: string; tool_call?: { name: string; tool_call_id: str
 
 const askUser = { name: 'ask_user', description: 'Asks the user a question and returns the answer', parameters: { type: 'object' as const, properties: { question: { type: 'string' } }, required: ['question'] } };
 
-async function collect(stream: AsyncIterable<unknown>): Promise<Msg[]> {
-  const out: Msg[] = [];
-  for await (const c of stream) out.push(c as Msg);
-  return out;
-}
 
 describe('Letta client: client tools', () => {
   it('a call to a client tool ends the turn with requires_approval; the client\'s tool return goes on and the model sees it', async () => {
     const agent = h.service.ensureDemoAgent();
-    const chunks = await collect(
+    const chunks = await collect<Msg>(
       await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#tool ask_user {"question": "which file?"}' }], client_tools: [askUser], streaming: true }),
     );
     expect(chunks.filter((c) => c.message_type === 'stop_reason')).toEqual([expect.objectContaining({ stop_reason: 'requires_approval' })]);

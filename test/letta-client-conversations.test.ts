@@ -1,6 +1,7 @@
 import Letta from '@letta-ai/letta-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ofType, startHarness, TestClient, type Harness } from './support/service-harness.js';
+import { collect } from './support/letta-stream-chunks.js';
 
 /** Conversations through Letta's own client: one agent, several histories, one run at a time each. */
 let h: Harness;
@@ -11,13 +12,7 @@ beforeEach(async () => {
 });
 afterEach(() => h.close());
 
-type Chunk = { message_type?: string; stop_reason?: string; content?: unknown; run_id?: string; seq_id?: number };
 
-async function collect(stream: AsyncIterable<unknown>): Promise<Chunk[]> {
-  const out: Chunk[] = [];
-  for await (const c of stream) out.push(c as Chunk);
-  return out;
-}
 
 const userTexts = (messages: ReadonlyArray<{ message_type?: string }>) =>
   messages.filter((m) => m.message_type === 'user_message').map((m) => (m as unknown as { content: string }).content);

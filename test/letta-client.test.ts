@@ -2,6 +2,7 @@ import Letta from '@letta-ai/letta-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { contractProblem } from './support/contract.js';
 import { startHarness, TestClient, type Harness } from './support/service-harness.js';
+import { collect, type Chunk } from './support/letta-stream-chunks.js';
 
 /** Letta's official client, unmodified, against letta-stream over real HTTP. */
 let h: Harness;
@@ -12,13 +13,7 @@ beforeEach(async () => {
 });
 afterEach(() => h.close());
 
-type Chunk = { message_type?: string; seq_id?: number; run_id?: string; stop_reason?: string; content?: unknown };
 
-async function collect(stream: AsyncIterable<unknown>): Promise<Chunk[]> {
-  const out: Chunk[] = [];
-  for await (const c of stream) out.push(c as Chunk);
-  return out;
-}
 
 describe('Letta client: the turn lifecycle', () => {
   it('creates an agent the Letta way (anthropic/ model, requires_approval tool rule)', async () => {
