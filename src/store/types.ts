@@ -2,9 +2,10 @@ import type { LettaMessage, RunStatus, StopReasonType, UsageStatisticsFrame } fr
 import type { InterfaceMode } from '../letta/step-builder.js';
 
 /**
- * Persistence behind one interface: the embedded SQLite store implements it now, a PostgreSQL
- * store later. Synchronous on purpose for the embedded default (better-sqlite3); a server
- * database implementation can batch behind the same calls.
+ * Persistence behind one asynchronous interface, two implementations: the embedded SQLite store
+ * (better-sqlite3, the default) and PostgreSQL (many instances share one database). Every state
+ * change that other instances may race is a compare-and-set in the database: no correctness
+ * argument rests on one process.
  */
 
 export type AgentState = 'idle' | 'running' | 'awaitingApproval';
@@ -91,6 +92,10 @@ export interface RunRecord {
   error: string | null;
   createdAt: string;
   completedAt: string | null;
+  /** The instance that runs it (its lease in `instances`); null once it ended, or for old rows. */
+  ownerId?: string | null;
+  /** When a cancel was asked for (any instance); the owner cancels at its next step boundary at the latest. */
+  cancelRequestedAt?: string | null;
 }
 
 /** One streamed frame of a run as sent: its seq_id and its JSON text. */
@@ -154,94 +159,131 @@ export interface RunFilter {
 /** Whose messages: an agent's default conversation's, another conversation's, or a run's. */
 export type MessageScope = { agentId: string } | { conversationId: string } | { runId: string };
 
+/** Whose turn state: an agent's default conversation (conversationId null) or one of its others. */
+export interface TurnScope {
+  agentId: string;
+  conversationId: string | null;
+}
+
+/** A conversation's turn state as the agent chart keeps it. */
+export interface TurnState {
+  state: AgentState;
+  activeRunId: string | null;
+  pendingToolCalls: PendingToolCall[];
+}
+
+/** What a compare-and-set expects to find: the state and the run that holds it. */
+export type TurnExpectation = Pick<TurnState, 'state' | 'activeRunId'>;
+
 export interface Store {
-  createAgent(agent: AgentRecord): void;
-  getAgent(id: string): AgentRecord | null;
-  getAgentByName(name: string): AgentRecord | null;
-  listAgents(): AgentRecord[];
+  createAgent(agent: AgentRecord): Promise<void>;
+  getAgent(id: string): Promise<AgentRecord | null>;
+  /** The oldest agent of that name (names need not be unique, as in Letta). */
+  getAgentByName(name: string): Promise<AgentRecord | null>;
+  listAgents(): Promise<AgentRecord[]>;
   /** Writes an agent's configuration (name, model, system, tools, approval tools, tags, interface, max steps). */
-  updateAgentConfig(agent: AgentRecord): void;
+  updateAgentConfig(agent: AgentRecord): Promise<void>;
   /** Deletes an agent with its runs, messages and history; false when there was none. */
-  deleteAgent(id: string): boolean;
-  /** Updates state, activeRunId, pendingToolCalls and updatedAt. */
-  setAgentState(id: string, state: AgentState, activeRunId: string | null, pending: PendingToolCall[]): void;
+  deleteAgent(id: string): Promise<boolean>;
+
   /**
-   * A run's end lets go of its agent: `idle`, or `awaitingApproval` with `pending` (held by the
-   * same run). Only while the agent is `running` that run; false (and nothing changed) otherwise.
-   * A run of another conversation lets go of that conversation instead.
+   * The only writer of turn state: sets `to` when the scope's turn state is `from` (state and
+   * active run, `IS NOT DISTINCT FROM`), in one conditional write; false (nothing changed) when
+   * another writer got there first. The agent chart computes `to`.
    */
-  releaseAgent(id: string, runId: string, pending: PendingToolCall[] | null): boolean;
+  casTurnState(scope: TurnScope, from: TurnExpectation, to: TurnState): Promise<boolean>;
+  /**
+   * A run's end lets go of its conversation: `idle`, or `awaitingApproval` with `pending` (held by
+   * the same run). Only while it is `running` that run; false (and nothing changed) otherwise.
+   */
+  releaseAgent(id: string, runId: string, pending: PendingToolCall[] | null): Promise<boolean>;
 
   /** An agent's core memory blocks, in creation order. */
-  listBlocks(agentId: string): MemoryBlock[];
-  getBlock(agentId: string, label: string): MemoryBlock | null;
+  listBlocks(agentId: string): Promise<MemoryBlock[]>;
+  getBlock(agentId: string, label: string): Promise<MemoryBlock | null>;
   /** Inserts a block, or replaces the agent's block of the same label (keeping its id and place). */
-  putBlock(block: MemoryBlock): void;
+  putBlock(block: MemoryBlock): Promise<void>;
 
-  createConversation(c: ConversationRecord): void;
-  getConversation(id: string): ConversationRecord | null;
+  createConversation(c: ConversationRecord): Promise<void>;
+  getConversation(id: string): Promise<ConversationRecord | null>;
   /** By creation time; cursors are conversation ids. */
-  pageConversations(page: PageRequest, filter?: { agentId?: string | undefined; summaryText?: string | undefined }): Page<ConversationRecord>;
-  updateConversationSummary(id: string, summary: string | null): void;
+  pageConversations(page: PageRequest, filter?: { agentId?: string | undefined; summaryText?: string | undefined }): Promise<Page<ConversationRecord>>;
+  updateConversationSummary(id: string, summary: string | null): Promise<void>;
   /** With its runs, messages and history; false when there was none. */
-  deleteConversation(id: string): boolean;
-  /** Its turn state, as setAgentState for the default conversation. */
-  setConversationState(id: string, state: AgentState, activeRunId: string | null, pending: PendingToolCall[]): void;
+  deleteConversation(id: string): Promise<boolean>;
 
-  createRun(run: RunRecord): void;
-  getRun(id: string): RunRecord | null;
+  createRun(run: RunRecord): Promise<void>;
+  getRun(id: string): Promise<RunRecord | null>;
   /** Newest first; of one conversation when `conversationId` is given (null: the default one). */
-  listRuns(agentId: string, limit?: number, conversationId?: string | null): RunRecord[];
+  listRuns(agentId: string, limit?: number, conversationId?: string | null): Promise<RunRecord[]>;
   /**
    * Write the terminal status once: returns false (and changes nothing) when the run is not
    * `running` any more, so a second finalizer can never overwrite the first.
    */
-  finishRun(id: string, status: RunStatus, stopReason: StopReasonType, usage: UsageTotals | null, error: string | null): boolean;
-  /** On start: runs left `running` by a crash become `failed` with `reason`; their agents become idle. Returns their ids. */
-  failInterruptedRuns(reason: string): string[];
+  finishRun(id: string, status: RunStatus, stopReason: StopReasonType, usage: UsageTotals | null, error: string | null): Promise<boolean>;
+  /**
+   * Runs left `running` by an instance that is gone become `failed` with `reason`, and their
+   * conversations are released; only runs owned by `ownerId` (null: runs with no owner, from
+   * before ownership). Returns their ids.
+   */
+  failInterruptedRuns(reason: string, ownerId: string | null): Promise<string[]>;
+  /** Records that a cancel was asked for while the run is `running`; false when it is not. */
+  requestCancel(runId: string): Promise<boolean>;
+
+  /** An instance's lease: inserted or renewed until `leaseUntil` (ISO 8601). */
+  renewLease(instanceId: string, leaseUntil: string): Promise<void>;
+  /** Instances whose lease ended before `now` and that still own a running run. */
+  expiredOwners(now: string): Promise<string[]>;
+  /** Forgets an instance's lease (a clean stop). */
+  dropLease(instanceId: string): Promise<void>;
 
   /** Letta messages as the client saw them, consolidated (one row per message part), in order; in their run's conversation. */
-  appendMessages(runId: string, agentId: string, messages: LettaMessage[]): void;
-  listRunMessages(runId: string): LettaMessage[];
-  listAgentMessages(agentId: string, limit?: number): LettaMessage[];
+  appendMessages(runId: string, agentId: string, messages: LettaMessage[]): Promise<void>;
+  listRunMessages(runId: string): Promise<LettaMessage[]>;
+  listAgentMessages(agentId: string, limit?: number): Promise<LettaMessage[]>;
   /**
    * A page of messages, counted in stored messages (the parts that share a message id): the parts
    * of one stored message are on one page, in their order (reversed with the rest for `desc`).
    * Cursors are message ids (an otid names its message). `types`: only parts of these types, and
    * only stored messages that have one.
    */
-  pageMessages(scope: MessageScope, page: PageRequest, types?: readonly string[]): Page<LettaMessage>;
+  pageMessages(scope: MessageScope, page: PageRequest, types?: readonly string[]): Promise<Page<LettaMessage>>;
   /** Agents by creation time; cursors are agent ids. */
-  pageAgents(page: PageRequest, filter?: AgentFilter): Page<AgentRecord>;
+  pageAgents(page: PageRequest, filter?: AgentFilter): Promise<Page<AgentRecord>>;
   /** Runs by creation time; cursors are run ids. */
-  pageRuns(page: PageRequest, filter?: RunFilter): Page<RunRecord>;
+  pageRuns(page: PageRequest, filter?: RunFilter): Promise<Page<RunRecord>>;
 
   /** The conversation for the next Anthropic request; turns join the conversation of their run. */
-  appendHistory(agentId: string, runId: string, turns: HistoryTurn[]): void;
+  appendHistory(agentId: string, runId: string, turns: HistoryTurn[]): Promise<void>;
   /** The default conversation's history, or `conversationId`'s. */
-  getHistory(agentId: string, conversationId?: string | null): HistoryTurn[];
+  getHistory(agentId: string, conversationId?: string | null): Promise<HistoryTurn[]>;
 
   /**
    * The frames a run streamed, journaled in batches while it runs, so a crash loses at most the
    * last batch, and a stream can be resumed after a restart. Idempotent per (run, seq).
    */
-  appendRunFrames(runId: string, frames: readonly StoredFrame[]): void;
+  appendRunFrames(runId: string, frames: readonly StoredFrame[]): Promise<void>;
   /** In seq order. */
-  listRunFrames(runId: string): StoredFrame[];
-  deleteRunFrames(runId: string): void;
+  listRunFrames(runId: string): Promise<StoredFrame[]>;
+  deleteRunFrames(runId: string): Promise<void>;
   /** Deletes the frames of runs that ended before `endedBefore` (ISO 8601); returns how many frames went. */
-  pruneRunFrames(endedBefore: string): number;
+  pruneRunFrames(endedBefore: string): Promise<number>;
 
   /**
    * A run's state changes, written in batches with its frames; kept with the run (deleted with it)
    * so any finished run can be replayed. Idempotent per (run, seq).
    */
-  appendRunTransitions(runId: string, transitions: readonly RunTransition[]): void;
+  appendRunTransitions(runId: string, transitions: readonly RunTransition[]): Promise<void>;
   /** In seq order. */
-  listRunTransitions(runId: string): RunTransition[];
+  listRunTransitions(runId: string): Promise<RunTransition[]>;
 
-  /** Runs `fn` as one transaction: every write in it is stored, or none (it rethrows). */
-  transaction<T>(fn: () => T): T;
+  /**
+   * Runs `fn` as one transaction on `tx` (a view of this store bound to the transaction; use it,
+   * not this store, inside): every write in it is stored, or none (it rethrows). Other callers'
+   * statements wait for it or see it whole.
+   */
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
 
-  close(): void;
+  /** Idempotent. */
+  close(): Promise<void>;
 }
