@@ -230,8 +230,19 @@ export interface Store {
   /** Records that a cancel was asked for while the run is `running`; false when it is not. */
   requestCancel(runId: string): Promise<boolean>;
 
-  /** An instance's lease: inserted or renewed until `leaseUntil` (ISO 8601). */
-  renewLease(instanceId: string, leaseUntil: string): Promise<void>;
+  /**
+   * An instance's lease: inserted or renewed until `leaseUntil` (ISO 8601). Answers the ids of its
+   * running runs whose cancel was requested (one round trip per heartbeat: a cancel whose push
+   * was missed is still seen within a beat).
+   */
+  renewLease(instanceId: string, leaseUntil: string): Promise<string[]>;
+  /** The distinct owners of running runs (null: runs from before ownership). */
+  runningOwners(): Promise<Array<string | null>>;
+  /**
+   * A setting every instance must agree on (the tool workspace's path): stored when absent;
+   * answers the stored value, so a caller can tell that it differs from its own.
+   */
+  claimSetting(key: string, value: string): Promise<string>;
   /** Instances whose lease ended before `now` and that still own a running run. */
   expiredOwners(now: string): Promise<string[]>;
   /** Forgets an instance's lease (a clean stop). */
