@@ -103,6 +103,33 @@ describe('PgStore (postgres only)', () => {
     expect(String((err as Error).message)).not.toContain('s3cret');
   });
 
+  it('transactions on two instances racing for one turn: one commits its run, the other sees the CAS fail', async () => {
+    const a = await open();
+    const b = await openPgStore(urls.get(a) ?? '');
+    try {
+      await a.createAgent({
+        id: 'a1', name: 'n', model: 'm', system: 's', tools: [], requiresApprovalTools: [], tags: [], interfaceMode: 'simple', maxSteps: 1,
+        state: 'idle', activeRunId: null, pendingToolCalls: [], createdAt: '2025-01-01T00:00:00.000Z', updatedAt: '2025-01-01T00:00:00.000Z',
+      });
+      const start = (s: Store, runId: string) =>
+        s.transaction(async (tx) => {
+          await tx.createRun({ id: runId, agentId: 'a1', status: 'running', stopReason: null, usage: null, error: null, createdAt: '2025-01-01T00:00:00.000Z', completedAt: null });
+          const won = await tx.casTurnState({ agentId: 'a1', conversationId: null }, { state: 'idle', activeRunId: null }, { state: 'running', activeRunId: runId, pendingToolCalls: [] });
+          if (!won) throw new Error('busy'); // rolls the run back
+          await new Promise((r) => setTimeout(r, 20)); // hold the row lock a while
+          return runId;
+        });
+      const results = await Promise.allSettled([start(a, 'ra'), start(b, 'rb'), start(a, 'rc'), start(b, 'rd')]);
+      const winners = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      expect(winners).toHaveLength(1);
+      expect((await a.getAgent('a1'))?.activeRunId).toBe(winners[0]);
+      expect((await a.listRuns('a1')).map((r) => r.id)).toEqual(winners);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('runningOwners: the distinct owners of running runs', async () => {
     const s = (await open()) as PgStore;
     try {

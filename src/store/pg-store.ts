@@ -62,7 +62,10 @@ interface Queryable {
 }
 
 export interface PgStoreOptions {
-  /** How long connecting may take before `database_unreachable` (ms). */
+  /**
+   * How long connecting may take before `database_unreachable` (ms). pg applies it to waiting for
+   * a free pooled connection too: a statement queued that long behind `maxConnections` busy ones fails.
+   */
   connectTimeoutMs?: number;
   /** Connections in the pool. */
   maxConnections?: number;
@@ -651,7 +654,8 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
   const where = describeUrl(parseUrl(url));
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: timeoutMs, max: options.maxConnections ?? 10 });
-  pool.on('error', options.onIdleError ?? (() => undefined));
+  // An idle connection that fails (server restart) is dropped; the pool opens a new one on demand.
+  pool.on('error', options.onIdleError ?? ((err) => process.stderr.write(`warning: store: an idle PostgreSQL connection failed: ${err.message}\n`)));
   let client: pg.PoolClient;
   try {
     client = await pool.connect();
