@@ -1,7 +1,7 @@
 import net from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from '../src/store/pg-migrations.js';
+import { PG_MIGRATIONS, PG_SCHEMA_VERSION, migratePg } from '../src/store/pg-migrations.js';
 import { openPgStore, type PgStore } from '../src/store/pg-store.js';
 import type { Store } from '../src/store/types.js';
 import { PG_ADMIN_URL, databaseUrl, freshDatabase, freshSchema } from './support/pg.js';
@@ -60,6 +60,24 @@ describe('PgStore (postgres only)', () => {
     } finally {
       await fresh.drop();
     }
+  });
+
+  it('migrations: concurrent starts take turns under the lock; a failing migration leaves nothing behind', async () => {
+    const url = await freshSchema(db.url);
+    // Slow enough that three starts overlap: without the lock the second CREATE TABLE would fail.
+    const slow = [{ version: 1, description: 'probe', sql: 'CREATE TABLE probe (n int); INSERT INTO probe VALUES (1); SELECT pg_sleep(0.2)' }];
+    const applied = await Promise.all([0, 1, 2].map(() => withClient(url, (c) => migratePg(c, slow))));
+    expect(applied.sort((a, b) => b.length - a.length)).toEqual([[1], [], []]);
+    expect((await withClient(url, (c) => c.query<{ n: number }>('SELECT n FROM probe'))).rows).toEqual([{ n: 1 }]);
+
+    const other = await freshSchema(db.url);
+    const broken = [
+      { version: 1, description: 'fine', sql: 'CREATE TABLE fine (n int)' },
+      { version: 2, description: 'broken', sql: 'CREATE TABLE fine (n int)' },
+    ];
+    await expect(withClient(other, (c) => migratePg(c, broken))).rejects.toMatchObject({ code: '42P07' });
+    const left = await withClient(other, (c) => c.query<{ t: string | null; m: string | null }>("SELECT to_regclass('fine')::text AS t, to_regclass('schema_migrations')::text AS m"));
+    expect(left.rows).toEqual([{ t: null, m: null }]);
   });
 
   it('refuses a database newer than the code: store_version', async () => {

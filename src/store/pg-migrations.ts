@@ -1,4 +1,4 @@
-import type { PoolClient } from 'pg';
+import type { ClientBase } from 'pg';
 
 /**
  * Schema migrations of the PostgreSQL store, recorded one row per version in `schema_migrations`.
@@ -150,9 +150,12 @@ export const MIGRATION_LOCK_KEY = 0x6c657474_7374726dn; // "lettstrm"
 
 /** The database is at a newer version than this code knows. */
 export class SchemaTooNewError extends Error {
-  constructor(readonly found: number) {
+  constructor(
+    readonly found: number,
+    readonly known: number = PG_SCHEMA_VERSION,
+  ) {
     super(
-      `store: the database has schema version ${found}, newer than the ${PG_SCHEMA_VERSION} this version of letta-stream knows; ` +
+      `store: the database has schema version ${found}, newer than the ${known} this version of letta-stream knows; ` +
         'upgrade letta-stream or point it at another database',
     );
     this.name = 'SchemaTooNewError';
@@ -162,8 +165,10 @@ export class SchemaTooNewError extends Error {
 /**
  * Brings the database up to PG_SCHEMA_VERSION in one transaction under the advisory lock: a
  * second instance waits, then finds everything applied. Returns the versions it applied.
+ * `migrations` is for tests; the store always applies PG_MIGRATIONS.
  */
-export async function migratePg(client: PoolClient): Promise<number[]> {
+export async function migratePg(client: ClientBase, migrations: readonly PgMigration[] = PG_MIGRATIONS): Promise<number[]> {
+  const known = migrations.at(-1)?.version ?? 0;
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
@@ -174,9 +179,9 @@ export async function migratePg(client: PoolClient): Promise<number[]> {
     )`);
     const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
     const current = rows[0]?.v ?? 0;
-    if (current > PG_SCHEMA_VERSION) throw new SchemaTooNewError(current);
+    if (current > known) throw new SchemaTooNewError(current, known);
     const applied: number[] = [];
-    for (const m of PG_MIGRATIONS) {
+    for (const m of migrations) {
       if (m.version <= current) continue;
       await client.query(m.sql);
       await client.query('INSERT INTO schema_migrations (version, description) VALUES ($1, $2)', [m.version, m.description]);
