@@ -1,0 +1,279 @@
+import { STOP_REASONS, type LettaMessage, type RunStatus, type StopReasonType } from '../letta/frames.js';
+import type { InterfaceMode } from '../letta/step-builder.js';
+import type { AgentRecord, AgentState, ConversationRecord, HistoryTurn, MemoryBlock, PendingToolCall, RunRecord, RunTransition, UsageTotals } from './types.js';
+
+/**
+ * The PostgreSQL store's row shapes and their checked conversions to records. The same checks as
+ * the SQLite store's (a row that does not parse is a `store_corrupt` error naming table, row and
+ * column), so both stores return identical records from identical rows.
+ */
+
+export type PgStoreErrorCode =
+  | 'database_url_invalid'
+  | 'database_unreachable'
+  | 'database_auth'
+  | 'database_missing'
+  | 'store_version'
+  | 'store_corrupt'
+  | 'store_not_found'
+  | 'store_invalid';
+
+/** Errors raised by the PostgreSQL store itself (the server's own errors pass through unchanged). */
+export class PgStoreError extends Error {
+  readonly code: PgStoreErrorCode;
+  constructor(code: PgStoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreError';
+    this.code = code;
+  }
+}
+
+export interface AgentRow {
+  id: string;
+  name: string;
+  model: string;
+  system: string;
+  tools: string;
+  requires_approval_tools: string;
+  tags: string;
+  interface_mode: string;
+  max_steps: number;
+  state: string;
+  active_run_id: string | null;
+  pending_tool_calls: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface BlockRow {
+  id: string;
+  agent_id: string;
+  label: string;
+  value: string;
+  char_limit: number;
+  description: string | null;
+  read_only: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ConversationRow {
+  id: string;
+  agent_id: string;
+  summary: string | null;
+  state: string;
+  active_run_id: string | null;
+  pending_tool_calls: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RunRow {
+  id: string;
+  agent_id: string;
+  conversation_id: string | null;
+  status: string;
+  stop_reason: string | null;
+  usage: string | null;
+  error: string | null;
+  created_at: string;
+  completed_at: string | null;
+  owner_id: string | null;
+  cancel_requested_at: string | null;
+}
+
+/** `position` is BIGINT: pg hands it over as a string. */
+export interface MessageRow {
+  position: string;
+  message: string;
+}
+
+export interface HistoryRow {
+  position: string;
+  role: string;
+  content: string;
+}
+
+export interface TransitionRow {
+  seq: number;
+  at: string;
+  run_state: string;
+  step_state: string | null;
+  seq_id: number;
+}
+
+export const AGENT_COLS =
+  'id, name, model, system, tools, requires_approval_tools, tags, interface_mode, max_steps, state, active_run_id, pending_tool_calls, created_at, updated_at';
+export const BLOCK_COLS = 'id, agent_id, label, value, char_limit, description, read_only, created_at, updated_at';
+export const CONVERSATION_COLS = 'id, agent_id, summary, state, active_run_id, pending_tool_calls, created_at, updated_at';
+export const RUN_COLS = 'id, agent_id, conversation_id, status, stop_reason, usage, error, created_at, completed_at, owner_id, cancel_requested_at';
+
+const AGENT_STATES: ReadonlySet<string> = new Set<AgentState>(['idle', 'running', 'awaitingApproval']);
+const INTERFACE_MODES: ReadonlySet<string> = new Set<InterfaceMode>(['simple', 'kwargs']);
+const RUN_STATUSES: ReadonlySet<string> = new Set<RunStatus>(['created', 'running', 'completed', 'failed', 'cancelled']);
+export const TERMINAL_STATUSES: ReadonlySet<string> = new Set<RunStatus>(['completed', 'failed', 'cancelled']);
+const STOP_REASON_SET: ReadonlySet<string> = new Set<StopReasonType>(STOP_REASONS);
+const ROLES: ReadonlySet<string> = new Set<HistoryTurn['role']>(['user', 'assistant']);
+
+const isAgentState = (v: string): v is AgentState => AGENT_STATES.has(v);
+const isInterfaceMode = (v: string): v is InterfaceMode => INTERFACE_MODES.has(v);
+const isRunStatus = (v: string): v is RunStatus => RUN_STATUSES.has(v);
+const isStopReason = (v: string): v is StopReasonType => STOP_REASON_SET.has(v);
+export const isRole = (v: string): v is HistoryTurn['role'] => ROLES.has(v);
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function isStringArray(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string');
+}
+function isPendingToolCall(v: unknown): v is PendingToolCall {
+  return (
+    isRecord(v) &&
+    typeof v.toolCallId === 'string' &&
+    typeof v.name === 'string' &&
+    isRecord(v.input) &&
+    typeof v.requiresApproval === 'boolean' &&
+    (v.denied === undefined || typeof v.denied === 'string') &&
+    (v.clientTool === undefined || v.clientTool === true)
+  );
+}
+const isPendingList = (v: unknown): v is PendingToolCall[] => Array.isArray(v) && v.every(isPendingToolCall);
+function isNullableNumber(v: unknown): v is number | null {
+  return v === null || typeof v === 'number';
+}
+function isUsageTotals(v: unknown): v is UsageTotals {
+  return (
+    isRecord(v) &&
+    typeof v.prompt_tokens === 'number' &&
+    typeof v.completion_tokens === 'number' &&
+    typeof v.total_tokens === 'number' &&
+    typeof v.step_count === 'number' &&
+    isNullableNumber(v.cached_input_tokens) &&
+    isNullableNumber(v.cache_write_tokens)
+  );
+}
+function isLettaMessage(v: unknown): v is LettaMessage {
+  return isRecord(v) && typeof v.message_type === 'string' && typeof v.id === 'string';
+}
+
+function corrupt(table: string, id: string, what: string): PgStoreError {
+  return new PgStoreError('store_corrupt', `store: ${table} row ${id}: ${what}`);
+}
+
+function parseJson<T>(table: string, id: string, column: string, text: string, guard: (v: unknown) => v is T): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    throw corrupt(table, id, `column ${column} is not valid JSON (${detail})`);
+  }
+  if (!guard(value)) throw corrupt(table, id, `column ${column} has an unexpected shape`);
+  return value;
+}
+
+function checkEnum<T extends string>(table: string, id: string, column: string, value: string, guard: (v: string) => v is T): T {
+  if (!guard(value)) throw corrupt(table, id, `column ${column} has unknown value ${JSON.stringify(value)}`);
+  return value;
+}
+
+export function agentFromRow(row: AgentRow): AgentRecord {
+  const t = 'agents';
+  return {
+    id: row.id,
+    name: row.name,
+    model: row.model,
+    system: row.system,
+    tools: parseJson(t, row.id, 'tools', row.tools, isStringArray),
+    requiresApprovalTools: parseJson(t, row.id, 'requires_approval_tools', row.requires_approval_tools, isStringArray),
+    tags: parseJson(t, row.id, 'tags', row.tags, isStringArray),
+    interfaceMode: checkEnum(t, row.id, 'interface_mode', row.interface_mode, isInterfaceMode),
+    maxSteps: row.max_steps,
+    state: checkEnum(t, row.id, 'state', row.state, isAgentState),
+    activeRunId: row.active_run_id,
+    pendingToolCalls: parseJson(t, row.id, 'pending_tool_calls', row.pending_tool_calls, isPendingList),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** The values of AGENT_COLS, in order. */
+export function agentValues(a: AgentRecord): Array<string | number | null> {
+  return [
+    a.id,
+    a.name,
+    a.model,
+    a.system,
+    JSON.stringify(a.tools),
+    JSON.stringify(a.requiresApprovalTools),
+    JSON.stringify(a.tags),
+    a.interfaceMode,
+    a.maxSteps,
+    a.state,
+    a.activeRunId,
+    JSON.stringify(a.pendingToolCalls),
+    a.createdAt,
+    a.updatedAt,
+  ];
+}
+
+export function blockFromRow(r: BlockRow): MemoryBlock {
+  return {
+    id: r.id,
+    agentId: r.agent_id,
+    label: r.label,
+    value: r.value,
+    limit: r.char_limit,
+    description: r.description,
+    readOnly: r.read_only,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export function conversationFromRow(row: ConversationRow): ConversationRecord {
+  const t = 'conversations';
+  return {
+    id: row.id,
+    agentId: row.agent_id,
+    summary: row.summary,
+    state: checkEnum(t, row.id, 'state', row.state, isAgentState),
+    activeRunId: row.active_run_id,
+    pendingToolCalls: parseJson(t, row.id, 'pending_tool_calls', row.pending_tool_calls, isPendingList),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function runFromRow(row: RunRow): RunRecord {
+  const t = 'runs';
+  return {
+    id: row.id,
+    agentId: row.agent_id,
+    ...(row.conversation_id ? { conversationId: row.conversation_id } : {}),
+    status: checkEnum(t, row.id, 'status', row.status, isRunStatus),
+    stopReason: row.stop_reason === null ? null : checkEnum(t, row.id, 'stop_reason', row.stop_reason, isStopReason),
+    usage: row.usage === null ? null : parseJson(t, row.id, 'usage', row.usage, isUsageTotals),
+    error: row.error,
+    createdAt: row.created_at,
+    completedAt: row.completed_at,
+    ownerId: row.owner_id,
+    cancelRequestedAt: row.cancel_requested_at,
+  };
+}
+
+export function messageFromRow(row: MessageRow): LettaMessage {
+  return parseJson('messages', row.position, 'message', row.message, isLettaMessage);
+}
+
+export function historyFromRow(row: HistoryRow): HistoryTurn {
+  return {
+    role: checkEnum('history', row.position, 'role', row.role, isRole),
+    content: parseJson('history', row.position, 'content', row.content, (v): v is unknown[] => Array.isArray(v)),
+  };
+}
+
+export function transitionFromRow(r: TransitionRow): RunTransition {
+  return { seq: r.seq, at: r.at, run: r.run_state, step: r.step_state, seqId: r.seq_id };
+}

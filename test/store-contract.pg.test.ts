@@ -1,0 +1,169 @@
+import net from 'node:net';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PG_MIGRATIONS, PG_SCHEMA_VERSION, migratePg } from '../src/store/pg-migrations.js';
+import { openPgStore, type PgStore } from '../src/store/pg-store.js';
+import type { Store } from '../src/store/types.js';
+import { PG_ADMIN_URL, databaseUrl, freshDatabase, freshSchema } from './support/pg.js';
+import { storeContract } from './support/store-contract.js';
+
+// One database per test file run (parallel files never collide), one schema per test inside it.
+let db: Awaited<ReturnType<typeof freshDatabase>>;
+beforeAll(async () => {
+  db = await freshDatabase();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+const urls = new WeakMap<Store, string>();
+async function open(): Promise<Store> {
+  const url = await freshSchema(db.url);
+  const store = await openPgStore(url);
+  urls.set(store, url);
+  return store;
+}
+
+storeContract('postgres', open, {
+  async sibling(store) {
+    const url = urls.get(store);
+    if (!url) throw new Error('sibling of a store this file did not open');
+    return openPgStore(url);
+  },
+});
+
+async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+describe('PgStore (postgres only)', () => {
+  it('two instances starting at once on a fresh database both open it; it is migrated once', async () => {
+    const fresh = await freshDatabase();
+    try {
+      const stores = await Promise.all([openPgStore(fresh.url), openPgStore(fresh.url), openPgStore(fresh.url)]);
+      const rows = await withClient(fresh.url, (c) => c.query<{ version: number; description: string }>('SELECT version, description FROM schema_migrations ORDER BY version'));
+      expect(rows.rows).toEqual(PG_MIGRATIONS.map((m) => ({ version: m.version, description: m.description })));
+      for (const s of stores) expect(await s.listAgents()).toEqual([]);
+      await Promise.all(stores.map((s) => s.close()));
+      // Reopening applies nothing.
+      const again = await openPgStore(fresh.url);
+      await again.close();
+      await again.close(); // idempotent
+      const count = await withClient(fresh.url, (c) => c.query<{ n: string }>('SELECT count(*) AS n FROM schema_migrations'));
+      expect(Number(count.rows[0]?.n)).toBe(PG_SCHEMA_VERSION);
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  it('migrations: concurrent starts take turns under the lock; a failing migration leaves nothing behind', async () => {
+    const url = await freshSchema(db.url);
+    // Slow enough that three starts overlap: without the lock the second CREATE TABLE would fail.
+    const slow = [{ version: 1, description: 'probe', sql: 'CREATE TABLE probe (n int); INSERT INTO probe VALUES (1); SELECT pg_sleep(0.2)' }];
+    const applied = await Promise.all([0, 1, 2].map(() => withClient(url, (c) => migratePg(c, slow))));
+    expect(applied.sort((a, b) => b.length - a.length)).toEqual([[1], [], []]);
+    expect((await withClient(url, (c) => c.query<{ n: number }>('SELECT n FROM probe'))).rows).toEqual([{ n: 1 }]);
+
+    const other = await freshSchema(db.url);
+    const broken = [
+      { version: 1, description: 'fine', sql: 'CREATE TABLE fine (n int)' },
+      { version: 2, description: 'broken', sql: 'CREATE TABLE fine (n int)' },
+    ];
+    await expect(withClient(other, (c) => migratePg(c, broken))).rejects.toMatchObject({ code: '42P07' });
+    const left = await withClient(other, (c) => c.query<{ t: string | null; m: string | null }>("SELECT to_regclass('fine')::text AS t, to_regclass('schema_migrations')::text AS m"));
+    expect(left.rows).toEqual([{ t: null, m: null }]);
+  });
+
+  it('refuses a database newer than the code: store_version', async () => {
+    const url = await freshSchema(db.url);
+    const s = await openPgStore(url);
+    await s.close();
+    await withClient(url, (c) => c.query(`INSERT INTO schema_migrations (version, description) VALUES (${PG_SCHEMA_VERSION + 1}, 'from the future')`));
+    const err: unknown = await openPgStore(url).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'store_version' });
+    expect(String((err as Error).message)).toMatch(/newer than/);
+  });
+
+  it('bad URLs, an unreachable or silent server, a missing database, an unknown role: coded errors within seconds', async () => {
+    const started = Date.now();
+    await expect(openPgStore('mysql://root@127.0.0.1/x')).rejects.toMatchObject({ code: 'database_url_invalid' });
+    await expect(openPgStore('not a url')).rejects.toMatchObject({ code: 'database_url_invalid' });
+    await expect(openPgStore('postgres://postgres@127.0.0.1:1/test')).rejects.toMatchObject({ code: 'database_unreachable' });
+    await expect(openPgStore(databaseUrl(PG_ADMIN_URL, 'ls_does_not_exist'))).rejects.toMatchObject({ code: 'database_missing' });
+    const noRole = new URL(PG_ADMIN_URL);
+    noRole.username = 'ls_no_such_role';
+    await expect(openPgStore(noRole.toString())).rejects.toMatchObject({ code: 'database_auth' });
+    expect(Date.now() - started).toBeLessThan(3000);
+
+    // A port that accepts and never answers: the connect timeout, not a hang.
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const { port } = silent.address() as net.AddressInfo;
+    try {
+      const t0 = Date.now();
+      const err: unknown = await openPgStore(`postgres://postgres@127.0.0.1:${port}/test`, { connectTimeoutMs: 500 }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'database_unreachable' });
+      expect(String((err as Error).message)).not.toMatch(/password/);
+      expect(Date.now() - t0).toBeLessThan(3000);
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('messages never show the password', async () => {
+    const err: unknown = await openPgStore('postgres://u:s3cret@127.0.0.1:1/x').catch((e: unknown) => e);
+    expect(String((err as Error).message)).not.toContain('s3cret');
+  });
+
+  it('transactions on two instances racing for one turn: one commits its run, the other sees the CAS fail', async () => {
+    const a = await open();
+    const b = await openPgStore(urls.get(a) ?? '');
+    try {
+      await a.createAgent({
+        id: 'a1', name: 'n', model: 'm', system: 's', tools: [], requiresApprovalTools: [], tags: [], interfaceMode: 'simple', maxSteps: 1,
+        state: 'idle', activeRunId: null, pendingToolCalls: [], createdAt: '2025-01-01T00:00:00.000Z', updatedAt: '2025-01-01T00:00:00.000Z',
+      });
+      const start = (s: Store, runId: string) =>
+        s.transaction(async (tx) => {
+          await tx.createRun({ id: runId, agentId: 'a1', status: 'running', stopReason: null, usage: null, error: null, createdAt: '2025-01-01T00:00:00.000Z', completedAt: null });
+          const won = await tx.casTurnState({ agentId: 'a1', conversationId: null }, { state: 'idle', activeRunId: null }, { state: 'running', activeRunId: runId, pendingToolCalls: [] });
+          if (!won) throw new Error('busy'); // rolls the run back
+          await new Promise((r) => setTimeout(r, 20)); // hold the row lock a while
+          return runId;
+        });
+      const results = await Promise.allSettled([start(a, 'ra'), start(b, 'rb'), start(a, 'rc'), start(b, 'rd')]);
+      const winners = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      expect(winners).toHaveLength(1);
+      expect((await a.getAgent('a1'))?.activeRunId).toBe(winners[0]);
+      expect((await a.listRuns('a1')).map((r) => r.id)).toEqual(winners);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('runningOwners: the distinct owners of running runs', async () => {
+    const s = (await open()) as PgStore;
+    try {
+      await s.createAgent({
+        id: 'a1', name: 'n', model: 'm', system: 's', tools: [], requiresApprovalTools: [], tags: [], interfaceMode: 'simple', maxSteps: 1,
+        state: 'idle', activeRunId: null, pendingToolCalls: [], createdAt: '2025-01-01T00:00:00.000Z', updatedAt: '2025-01-01T00:00:00.000Z',
+      });
+      const base = { agentId: 'a1', status: 'running', stopReason: null, usage: null, error: null, createdAt: '2025-01-01T00:00:00.000Z', completedAt: null } as const;
+      await s.createRun({ ...base, id: 'r1', ownerId: 'i1' });
+      await s.createRun({ ...base, id: 'r2', ownerId: 'i1' });
+      await s.createRun({ ...base, id: 'r3', ownerId: 'i2' });
+      await s.createRun({ ...base, id: 'r4' });
+      await s.createRun({ ...base, id: 'r5', ownerId: 'i3', status: 'completed' });
+      expect(await s.runningOwners()).toEqual([null, 'i1', 'i2']);
+    } finally {
+      await s.close();
+    }
+  });
+});
