@@ -138,6 +138,12 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
         id          TEXT PRIMARY KEY,
         lease_until TIMESTAMPTZ NOT NULL
       );
+
+      -- what every instance must agree on (the tool workspace's path), first writer wins
+      CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
     `,
   },
 ];

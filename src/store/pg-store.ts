@@ -357,11 +357,24 @@ export class PgStore implements Store {
 
   // leases
 
-  async renewLease(instanceId: string, leaseUntil: string): Promise<void> {
-    await this.db.query(
-      'INSERT INTO instances (id, lease_until) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET lease_until = excluded.lease_until',
+  async renewLease(instanceId: string, leaseUntil: string): Promise<string[]> {
+    // One round trip per heartbeat: the upsert runs whatever the outer query returns.
+    const rows = await this.rows<{ id: string }>(
+      `WITH lease AS (
+         INSERT INTO instances (id, lease_until) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET lease_until = excluded.lease_until
+       )
+       SELECT id FROM runs WHERE owner_id = $1 AND status = 'running' AND cancel_requested_at IS NOT NULL`,
       [instanceId, leaseUntil],
     );
+    return rows.map((r) => r.id);
+  }
+
+  async claimSetting(key: string, value: string): Promise<string> {
+    await this.db.query('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, value]);
+    // A separate statement: it sees a concurrent first writer's row once that committed.
+    const [row] = await this.rows<{ value: string }>('SELECT value FROM settings WHERE key = $1', [key]);
+    if (!row) throw new PgStoreError('store_corrupt', `store: setting ${key} vanished after it was written`);
+    return row.value;
   }
 
   /**

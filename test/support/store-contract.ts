@@ -311,6 +311,26 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
         expect((await s.expiredOwners(now)).sort()).toEqual(['fresh', 'unleased']);
         await s.dropLease('never-there');
       });
+
+      it('renewLease answers the owner\'s running runs asked to cancel; claimSetting keeps the first value', async () => {
+        const s = await store();
+        await s.createAgent(agent('a1'));
+        await runningRun(s, 'r1', 'me');
+        await runningRun(s, 'r2', 'me');
+        await runningRun(s, 'r3', 'other');
+        expect(await s.renewLease('me', '2030-01-01T00:00:00.000Z')).toEqual([]);
+        expect(await s.requestCancel('r2')).toBe(true);
+        expect(await s.requestCancel('r3')).toBe(true);
+        expect(await s.renewLease('me', '2030-01-01T00:00:01.000Z')).toEqual(['r2']);
+        await s.finishRun('r2', 'cancelled', 'cancelled', null, null);
+        expect(await s.renewLease('me', '2030-01-01T00:00:02.000Z')).toEqual([]);
+        expect(await s.requestCancel('r2')).toBe(false); // ended: nothing to ask
+        expect(await s.claimSetting('workspace', '/a')).toBe('/a');
+        expect(await s.claimSetting('workspace', '/b')).toBe('/a');
+        const b = await sibling(s);
+        const claims = await Promise.all(['/x', '/y', '/z'].map((v, i) => (i % 2 ? b : s).claimSetting('race', v)));
+        expect(new Set(claims).size).toBe(1);
+      });
     });
 
     describe('messages', () => {
