@@ -1,3 +1,4 @@
+import { type Server, type Socket, connect as tcpConnect, createServer } from 'node:net';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunLog } from '../src/actors/run-log.js';
@@ -214,6 +215,77 @@ describe('a run log in Redis, read by other instances', () => {
     expect(await killer.xlen(pub.key)).toBe(1002); // agent + 1000 frames + end
     // It was killed indeed (ioredis reconnected, and resent what had no answer yet).
     expect(ids.size).toBeGreaterThan(5);
+  });
+
+  it('a Redis outage neither throws into the run nor loses frames: they are written when Redis is back', async () => {
+    // A TCP proxy to the test Redis that the test can switch off (as a network partition would).
+    const sockets = new Set<Socket>();
+    const listen = (port: number): Promise<Server> =>
+      new Promise((resolve) => {
+        const server = createServer((client) => {
+          const upstream = tcpConnect(6379, '127.0.0.1');
+          for (const s of [client, upstream]) {
+            sockets.add(s);
+            s.on('error', () => s.destroy());
+            s.on('close', () => sockets.delete(s));
+          }
+          client.pipe(upstream).pipe(client);
+          client.on('close', () => upstream.destroy());
+          upstream.on('close', () => client.destroy());
+        });
+        server.listen(port, '127.0.0.1', () => resolve(server));
+      });
+    let proxy = await listen(0);
+    const port = (proxy.address() as { port: number }).port;
+    const ownWarnings: string[] = [];
+    const own = await connectRedis(`redis://127.0.0.1:${port}`, { warn: () => {} });
+    try {
+      const log = new RunLog(`run-${++n}`, 'agent-1');
+      const local = collect(log);
+      const pub = new RunLogPublisher(own, log, { prefix, warn: (m) => ownWarnings.push(m) });
+      log.subscribe(pub);
+      await write(log, 100);
+      await pub.flush();
+      const remote = collect((await (await instance()).follow(log.runId))!);
+
+      await new Promise<void>((r) => {
+        proxy.close(() => r());
+        for (const s of sockets) s.destroy();
+      });
+      await write(log, 100);
+      await expect.poll(() => ownWarnings.length, { timeout: 15_000 }).toBeGreaterThan(0);
+      expect(remote.got.length).toBe(100);
+
+      proxy = await listen(port);
+      await write(log, 100);
+      log.close(endOf(log.runId));
+      await pub.flush(20_000);
+      await remote.ended;
+      expect(remote.jsons()).toEqual(local.jsons());
+      expect(remote.got).toHaveLength(300);
+      expect(ownWarnings[0]).toMatch(/retrying/);
+    } finally {
+      own.disconnect();
+      await new Promise<void>((r) => {
+        proxy.close(() => r());
+        for (const s of sockets) s.destroy();
+      });
+    }
+  });
+
+  it('a run whose owner died can be abandoned: its mirror ends, the reader stops reading it', async () => {
+    const remoteLogs = await instance();
+    const run = liveRun();
+    await write(run.log, 5);
+    await run.pub.flush();
+    const remote = collect((await remoteLogs.follow(run.runId))!);
+    expect(remoteLogs.following).toBe(1);
+    const end = { ...endOf(run.runId), status: 'failed' as const, stop_reason: 'error' as const };
+    expect(remoteLogs.abandon(run.runId, end)).toBe(true);
+    expect(await remote.ended).toEqual(end);
+    expect(remoteLogs.following).toBe(0);
+    expect(remoteLogs.abandon(run.runId, end)).toBe(false);
+    expect(remote.seqs()).toEqual([1, 2, 3, 4, 5]);
   });
 
   it('(f) after the end the stream lives for the retention', async () => {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RunLog } from '../actors/run-log.js';
+import { type RunEnd, RunLog } from '../actors/run-log.js';
 import { type RawEntry, decode, parseXRead, runStreamKey } from './run-stream.js';
 
 export interface RemoteRunLogsOptions {
@@ -70,6 +70,20 @@ export class RemoteRunLogs {
     );
     this.mirrors.set(runId, p);
     return p;
+  }
+
+  /**
+   * Stops reading a run and ends its mirror with `end`: for the caller that learns the run's owner
+   * died (its stream would only stop growing, never end). Returns false for a run not read live.
+   */
+  abandon(runId: string, end: RunEnd): boolean {
+    const key = runStreamKey(this.o.prefix, runId);
+    const f = this.followed.get(key);
+    if (!f) return false;
+    this.followed.delete(key);
+    f.log.close(end);
+    this.release(runId);
+    return true;
   }
 
   /** How many runs are read live now (for tests and metrics). */
