@@ -288,6 +288,24 @@ describe('a run log in Redis, read by other instances', () => {
     expect(remote.seqs()).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it('a second writer of a run (a recovered run) writes above the stream\'s top, whatever its clock', async () => {
+    const runId = `run-${++n}`;
+    const key = runStreamKey(prefix, runId);
+    // The first writer's clock was an hour ahead.
+    await writer.xadd(key, `${Date.now() + 3_600_000}-0`, 'agent', 'agent-1');
+    const log = new RunLog(runId, 'agent-1');
+    const local = collect(log);
+    const pub = new RunLogPublisher(writer, log, { prefix, warn });
+    log.subscribe(pub);
+    await write(log, 10);
+    log.close(endOf(runId));
+    await pub.flush();
+    expect(await writer.xlen(key)).toBe(13);
+    const mirror = (await (await instance()).follow(runId))!;
+    expect(mirror.end).toEqual(endOf(runId));
+    expect(collect(mirror).jsons()).toEqual(local.jsons());
+  });
+
   it('(f) after the end the stream lives for the retention', async () => {
     const run = liveRun({ retentionSeconds: 120 });
     await write(run.log, 5);
@@ -331,15 +349,17 @@ describe('(h) connecting to Redis', () => {
     expect(r.message).toMatch(/redis:\/\//);
   });
 
-  it('does not echo the password', async () => {
-    const r = await codeOf('http://user:s3cret@host:1');
+  it.each(['http://user:s3cret@host:1', 'user:s3cret@host:6379', 'redis//user:s3cret@host'])('does not echo the password of %j', async (url) => {
+    const r = await codeOf(url);
+    expect(r.code).toBe('redis_url_invalid');
     expect(r.message).not.toContain('s3cret');
   });
 
   it('answers redis_unreachable within a few seconds (nothing listening)', async () => {
-    const r = await codeOf('redis://127.0.0.1:1', 2000);
+    const r = await codeOf('redis://u:s3cret@127.0.0.1:1', 2000);
     expect(r.code).toBe('redis_unreachable');
     expect(r.message).toContain('127.0.0.1:1');
+    expect(r.message).not.toContain('s3cret');
     expect(r.ms).toBeLessThan(4000);
   });
 

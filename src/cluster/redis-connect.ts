@@ -22,15 +22,10 @@ export interface ConnectRedisOptions {
   warn?: (message: string) => void;
 }
 
-/** The URL without its password, for messages. */
+/** The URL without its credentials, for messages (also when it is not quite a URL: user:password@host). */
 function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.length > 60 ? `${url.slice(0, 60)}…` : url;
-  }
+  const shown = url.replace(/^([^@]*\/\/)?[^@/]*@/, '$1***@');
+  return shown.length > 80 ? `${shown.slice(0, 80)}…` : shown;
 }
 
 function parse(url: string): URL {

@@ -152,6 +152,7 @@ export class RemoteRunLogs {
 
   /** The followed set changed: start the reader, or re-issue its XREAD with the new set. */
   private wake(): void {
+    if (this.closed) return;
     this.loop ??= this.read();
     this.wakeIdle?.();
     if (this.reading) void this.unblock(this.readGen);

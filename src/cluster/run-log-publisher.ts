@@ -18,7 +18,8 @@ export interface PublisherOptions {
 }
 
 interface Pending {
-  id: string;
+  /** Given when first sent, kept for retries. */
+  id: string | null;
   fields: string[];
 }
 
@@ -29,10 +30,12 @@ const isDuplicate = (e: Error): boolean => /equal or smaller/i.test(e.message);
  *
  * Subscribe it to the run's log: `log.subscribe(new RunLogPublisher(redis, log, o))`. The run only
  * pushes into an array; the entries of one event-loop turn go out as one pipeline (XADD each, then
- * EXPIRE), one pipeline at a time so a retry cannot reorder. Entry IDs are chosen here (not `*`),
- * so a pipeline resent after a reconnect cannot write an entry twice: Redis refuses an ID at or
- * below the stream's top, and that refusal counts as written. The buffer holds the same strings
- * the log holds, so an outage costs little memory.
+ * EXPIRE), one pipeline at a time so a retry cannot reorder. Entry IDs are chosen here (not `*`)
+ * when an entry is first sent, so a pipeline resent after a reconnect cannot write an entry twice:
+ * Redis refuses an ID at or below the stream's top, and that refusal counts as written. They start
+ * above the stream's top (read once), so another instance writing on (a recovered run) is not
+ * refused for a clock behind the first writer's. The buffer holds the same strings the log holds,
+ * so an outage costs little memory.
  */
 export class RunLogPublisher implements RunLogListener {
   readonly key: string;
@@ -45,6 +48,7 @@ export class RunLogPublisher implements RunLogListener {
   private lastMs = 0;
   private lastSub = 0;
   private lastStateSeq = 0;
+  private floorRead = false;
   private endPending: RunEnd | null = null;
   private drained: Array<() => void> = [];
   private readonly retention: number;
@@ -70,7 +74,7 @@ export class RunLogPublisher implements RunLogListener {
   private queueState(t: RunTransition): boolean {
     if (t.seq <= this.lastStateSeq) return false;
     this.lastStateSeq = t.seq;
-    this.pending.push({ id: this.nextId(), fields: encode.state(t) });
+    this.pending.push({ id: null, fields: encode.state(t) });
     return true;
   }
 
@@ -115,8 +119,18 @@ export class RunLogPublisher implements RunLogListener {
     return `${this.lastMs}-${this.lastSub}`;
   }
 
+  /** IDs from here on go above the stream's top entry, if there is one. */
+  private async readFloor(): Promise<void> {
+    const [top] = await this.redis.xrevrange(this.key, '+', '-', 'COUNT', 1);
+    const [ms, sub] = (top?.[0] ?? '0-0').split('-').map(Number) as [number, number];
+    if (ms > this.lastMs || (ms === this.lastMs && sub > this.lastSub)) {
+      this.lastMs = ms;
+      this.lastSub = sub;
+    }
+  }
+
   private enqueue(fields: string[]): void {
-    this.pending.push({ id: this.nextId(), fields });
+    this.pending.push({ id: null, fields });
     this.schedule();
   }
 
@@ -133,7 +147,7 @@ export class RunLogPublisher implements RunLogListener {
     if (this.writing) return;
     if (this.endPending) {
       for (const t of this.log.transitions) this.queueState(t);
-      this.pending.push({ id: this.nextId(), fields: encode.end(this.endPending) });
+      this.pending.push({ id: null, fields: encode.end(this.endPending) });
       this.endPending = null;
     }
     const batch = this.pending;
@@ -143,8 +157,12 @@ export class RunLogPublisher implements RunLogListener {
     let failedFrom = -1;
     let error = '';
     try {
+      if (!this.floorRead) {
+        await this.readFloor();
+        this.floorRead = true;
+      }
       const p = this.redis.pipeline();
-      for (const e of batch) p.xadd(this.key, e.id, ...e.fields);
+      for (const e of batch) p.xadd(this.key, (e.id ??= this.nextId()), ...e.fields);
       p.expire(this.key, this.retention);
       const results = (await p.exec()) ?? [];
       for (let i = 0; i < batch.length; i++) {
