@@ -16,7 +16,7 @@ const warn = (m: string): void => void warnings.push(m);
 let writer: Redis;
 /** Each reader stands for another instance: its own connections. */
 const readers: RemoteRunLogs[] = [];
-async function instance(o: { blockMs?: number; graceMs?: number } = {}): Promise<RemoteRunLogs> {
+async function instance(o: { blockMs?: number; graceMs?: number; name?: string } = {}): Promise<RemoteRunLogs> {
   const r = new RemoteRunLogs(await conns.connect(), { prefix, warn, ...o });
   readers.push(r);
   return r;
@@ -304,6 +304,26 @@ describe('a run log in Redis, read by other instances', () => {
     const mirror = (await (await instance()).follow(runId))!;
     expect(mirror.end).toEqual(endOf(runId));
     expect(collect(mirror).jsons()).toEqual(local.jsons());
+  });
+
+  it('a reader whose connection is killed mid-run reads on from where it was', async () => {
+    const name = `${prefix.replace(/:/g, '-')}reader`;
+    const remoteLogs = await instance({ name });
+    const run = liveRun();
+    await run.pub.flush();
+    const remote = collect((await remoteLogs.follow(run.runId))!);
+    await write(run.log, 100);
+    await expect.poll(() => remote.got.length).toBe(100);
+    const id = String(await writer.client('LIST'))
+      .split('\n')
+      .find((l) => l.includes(` name=${name} `))
+      ?.match(/id=(\d+)/)?.[1];
+    expect(id).toBeDefined();
+    await writer.client('KILL', 'ID', id as string);
+    await write(run.log, 100);
+    run.log.close(endOf(run.runId));
+    await remote.ended;
+    expect(remote.jsons()).toEqual(run.local.jsons());
   });
 
   it('(f) after the end the stream lives for the retention', async () => {

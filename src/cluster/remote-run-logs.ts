@@ -12,6 +12,8 @@ export interface RemoteRunLogsOptions {
   /** Entries per stream per XRANGE page / XREAD. */
   count?: number;
   warn?: (message: string) => void;
+  /** CLIENT SETNAME of the reading connection (to find it in CLIENT LIST). */
+  name?: string;
 }
 
 interface Followed {
@@ -172,7 +174,7 @@ export class RemoteRunLogs {
   }
 
   private async read(): Promise<void> {
-    const blocking = this.redis.duplicate();
+    const blocking = this.redis.duplicate(this.o.name ? { connectionName: this.o.name } : {});
     this.blocking = blocking;
     blocking.on('error', (e: Error) => this.o.warn?.(`redis (run log reader): ${e.message}`));
     // A reconnected connection has a new client id.
