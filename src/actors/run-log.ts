@@ -79,6 +79,25 @@ export class RunLog {
     for (const l of this.listeners) l.frame(entry);
   }
 
+  /**
+   * Appends an entry stamped elsewhere (a mirror of a run another instance serves): its JSON is
+   * passed on as is. An entry already held is ignored (a re-read); a gap is a bug upstream.
+   */
+  appendEntry(entry: LogEntry): void {
+    if (this.ended || entry.seq <= this.entries.length) return;
+    if (entry.seq !== this.entries.length + 1) throw new Error(`run ${this.runId}: entry ${entry.seq} after ${this.entries.length}`);
+    this.entries.push(entry);
+    for (const l of this.listeners) l.frame(entry);
+  }
+
+  /** Records a transition recorded elsewhere (a mirror); one already held is ignored. */
+  applyTransition(t: RunTransition): void {
+    const current = this.changes.at(-1);
+    if (current && t.seq <= current.seq) return;
+    this.changes.push(t);
+    for (const l of this.listeners) l.state?.(t);
+  }
+
   /** The entries after `seq` (for the frame journal's batches). */
   entriesAfter(seq: number): LogEntry[] {
     return this.entries.slice(seq);
