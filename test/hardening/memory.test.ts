@@ -41,15 +41,15 @@ describe('memory after fast, large streams', () => {
 
     const statuses = new Map<string, number>();
     const runOne = (i: number) =>
-      new Promise<void>((resolve) => {
+      new Promise<void>(async (resolve) => {
         const { text, cancel } = prompt(i);
         // A fresh agent per run keeps every request the same size (and the runs independent).
-        const agent = service.createAgent({ name: `m${i}`, tools: ['write_file'] });
-        const { log } = service.startRun(agent.id, { kind: 'user', text });
+        const agent = await service.createAgent({ name: `m${i}`, tools: ['write_file'] });
+        const { log } = await service.startRun(agent.id, { kind: 'user', text });
         let first = true;
         log.subscribe({
           frame: () => {
-            if (cancel && first) setImmediate(() => service.cancelRun(log.runId));
+            if (cancel && first) setImmediate(() => void service.cancelRun(log.runId));
             first = false;
           },
           end: (end) => {
@@ -87,7 +87,7 @@ describe('memory after fast, large streams', () => {
     expect(perRunKb).toBeLessThan(32);
 
     await anthropic.close();
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }, 180_000);
 });
