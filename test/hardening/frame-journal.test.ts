@@ -88,10 +88,10 @@ describe('frame journal', () => {
     const s3 = open();
     const third = new AgentService({ store: s3, client, dataDir: dir, graceMs: 1 });
     await new Promise((r) => setTimeout(r, 5));
-    third.recover();
+    await third.recover();
     expect(await s3.listRunFrames(runId)).toEqual([]);
-    expect(() => third.streamableLog(runId)).toThrow(/no longer kept/);
+    await expect(third.streamableLog(runId)).rejects.toThrow(/no longer kept/);
     expect((await s3.listRunMessages(runId)).length).toBeGreaterThan(0); // the messages stay
-    third.shutdown();
+    await third.shutdown();
   });
 });
