@@ -24,12 +24,13 @@ describe('run resources', () => {
     const agents: string[] = [];
     for (let i = 0; i < 25; i++) agents.push((await service.createAgent({ name: `a${i}`, tools: ['get_time'] })).id);
 
-    const runOne = (agentId: string, i: number) =>
-      new Promise<void>(async (resolve) => {
-        const { log } = await service.startRun(agentId, { kind: 'user', text: `#tokens 5\n#delay 0\nrun ${i}` });
+    const runOne = async (agentId: string, i: number) => {
+      const { log } = await service.startRun(agentId, { kind: 'user', text: `#tokens 5\n#delay 0\nrun ${i}` });
+      await new Promise<void>((resolve, reject) => {
         // every fourth run is cancelled as soon as its first frame arrives
-        log.subscribe({ frame: () => (i % 4 === 0 ? void service.cancelRun(log.runId) : undefined), end: () => resolve() });
+        log.subscribe({ frame: () => (i % 4 === 0 ? void service.cancelRun(log.runId).catch(reject) : undefined), end: () => resolve() });
       });
+    };
     const total = 10_000;
     let next = 0;
     const worker = async (agentId: string) => {
