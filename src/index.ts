@@ -6,5 +6,5 @@ export { startServer } from './transport/server.js';
 export { startAnthropicServer } from './anthropic-server/index.js';
 export { openSqliteStore, SqliteStore } from './store/sqlite-store.js';
 export { connect, LettaStreamClient, RunHandle } from './transport/client.js';
-export type { Store } from './store/types.js';
+export type { Store, TurnExpectation, TurnScope, TurnState } from './store/types.js';
 export type { LettaFrame, StopReasonType, RunStatus } from './letta/frames.js';

@@ -8,6 +8,8 @@ const events: AgentEvent[] = [
   { type: 'RUN_ENDED', requiresApproval: true },
   { type: 'RUN_ENDED', requiresApproval: false },
   { type: 'CANCEL' },
+  { type: 'APPROVALS_WITHDRAWN', stillAwaiting: true },
+  { type: 'APPROVALS_WITHDRAWN', stillAwaiting: false },
 ];
 
 describe('agent chart', () => {
@@ -25,5 +27,9 @@ describe('agent chart', () => {
     expect(agentNext('awaitingApproval', { type: 'USER_MESSAGE' })).toBeNull();
     expect(agentNext('awaitingApproval', { type: 'DECISION' })).toBe('running');
     expect(agentNext('awaitingApproval', { type: 'CANCEL' })).toBe('idle');
+    expect(agentNext('awaitingApproval', { type: 'APPROVALS_WITHDRAWN', stillAwaiting: true })).toBe('awaitingApproval');
+    expect(agentNext('awaitingApproval', { type: 'APPROVALS_WITHDRAWN', stillAwaiting: false })).toBe('idle');
+    expect(agentNext('idle', { type: 'APPROVALS_WITHDRAWN', stillAwaiting: false })).toBeNull();
+    expect(agentNext('running', { type: 'CANCEL' })).toBeNull();
   });
 });

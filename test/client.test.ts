@@ -33,7 +33,7 @@ describe('letta-stream/client', () => {
   it('cancel, and approve a pending tool call', async () => {
     const slow = c.start('demo', [{ role: 'user', content: '#stall 10000\nslow' }]);
     await slow.started;
-    await expect.poll(() => h.anthropic.stats.streamsOpen).toBe(1);
+    await expect.poll(async () => h.anthropic.stats.streamsOpen).toBe(1);
     await slow.cancel();
     await all(slow);
     expect(slow.end?.stop_reason).toBe('cancelled');
@@ -47,8 +47,8 @@ describe('letta-stream/client', () => {
   });
 
   it('client tools and conversations: a client tool call waits for toolReturn; the run was in the conversation', async () => {
-    const agent = h.service.ensureDemoAgent();
-    const conv = h.service.createConversation(agent.id, null);
+    const agent = await h.service.ensureDemoAgent();
+    const conv = await h.service.createConversation(agent.id, null);
     const ask = { name: 'ask_user', parameters: { type: 'object' as const, properties: { q: { type: 'string' } } } };
     const first = c.start(agent.id, [{ role: 'user', content: '#tool ask_user {"q": "name?"}' }], { clientTools: [ask], conversationId: conv.id });
     const frames = await all(first);
@@ -58,7 +58,7 @@ describe('letta-stream/client', () => {
     const after = await all(next);
     expect(after.filter((f) => f.message_type === 'tool_return_message')).toEqual([expect.objectContaining({ tool_return: 'Ada', status: 'success' })]);
     expect(next.end).toEqual({ status: 'completed', stop_reason: 'end_turn' });
-    expect(h.store.getHistory(agent.id)).toEqual([]);
+    expect(await h.store.getHistory(agent.id)).toEqual([]);
   });
 
   it('errors reject with a code', async () => {

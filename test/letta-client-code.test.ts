@@ -40,7 +40,7 @@ describe('Letta client: what Letta Code reads at start', () => {
   });
 
   it('an agent has no secrets and the instance no MCP servers: truthful empty answers', async () => {
-    const agent = await letta.agents.retrieve(h.service.ensureDemoAgent().id);
+    const agent = await letta.agents.retrieve((await h.service.ensureDemoAgent()).id);
     expect((agent as unknown as { secrets: unknown[] }).secrets).toEqual([]);
     expect(await letta.mcpServers.list()).toEqual([]);
     // what Letta Code reads of an agent at start
@@ -59,7 +59,7 @@ const askUser = { name: 'ask_user', description: 'Asks the user a question and r
 
 describe('Letta client: client tools', () => {
   it('a call to a client tool ends the turn with requires_approval; the client\'s tool return goes on and the model sees it', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const chunks = await collect<Msg>(
       await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#tool ask_user {"question": "which file?"}' }], client_tools: [askUser], streaming: true }),
     );
@@ -87,7 +87,7 @@ describe('Letta client: client tools', () => {
   });
 
   it('a client tool replaces the agent\'s tool of the same name for its turn: the call waits for the client', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const calc = { name: 'calculator', description: 'The client\'s calculator', parameters: { type: 'object' as const, properties: { expression: { type: 'string' } } } };
     const r = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#tool calculator {"expression": "6*7"}' }], client_tools: [calc] });
     expect(r.stop_reason).toMatchObject({ stop_reason: 'requires_approval' });
@@ -101,7 +101,7 @@ describe('Letta client: client tools', () => {
   });
 
   it('a client tool is offered for its turn only; bad client_tools are refused', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const r = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#tool ask_user {"question": "?"}' }] });
     expect(r.stop_reason).toMatchObject({ stop_reason: 'end_turn' });
     expect((r.messages as unknown as Msg[]).filter((m) => m.tool_call)).toEqual([]);
@@ -110,7 +110,7 @@ describe('Letta client: client tools', () => {
   });
 
   it('over the WebSocket: run.start takes client_tools; the tool return continues the turn', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const c = await TestClient.connect(h.server.url.replace(/^http/, 'ws') + '/v1/ws');
     try {
       const runId = await c.start(agent.id, '#tool ask_user {"question": "which?"}', { client_tools: [askUser] });

@@ -19,7 +19,7 @@ const userTexts = (messages: ReadonlyArray<{ message_type?: string }>) =>
 
 describe('Letta client: conversations', () => {
   it('create, retrieve, list by agent, update, delete', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const a = await letta.conversations.create({ agent_id: agent.id, summary: 'first' });
     expect(a).toMatchObject({ id: expect.stringMatching(/^conv-/), agent_id: agent.id, summary: 'first' });
     const b = await letta.conversations.create({ agent_id: agent.id });
@@ -32,7 +32,7 @@ describe('Letta client: conversations', () => {
   });
 
   it('two conversations of one agent stream at once, each with its own history; the agent\'s own history has neither', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const [a, b] = await Promise.all([letta.conversations.create({ agent_id: agent.id }), letta.conversations.create({ agent_id: agent.id })]);
     const sa = await letta.conversations.messages.create(a.id, { messages: [{ role: 'user', content: '#stall 300\nto conversation a' }] });
     const sb = await letta.conversations.messages.create(b.id, { messages: [{ role: 'user', content: '#stall 300\nto conversation b' }] });
@@ -46,8 +46,8 @@ describe('Letta client: conversations', () => {
     expect((await letta.agents.messages.list(agent.id)).getPaginatedItems()).toEqual([]);
     expect(userTexts((await letta.agents.messages.list(agent.id, { conversation_id: b.id })).getPaginatedItems())).toEqual(['#stall 300\nto conversation b']);
     // the model sees only its conversation's turns
-    expect(JSON.stringify(h.store.getHistory(agent.id, a.id))).not.toContain('conversation b');
-    expect(h.store.getHistory(agent.id)).toEqual([]);
+    expect(JSON.stringify(await h.store.getHistory(agent.id, a.id))).not.toContain('conversation b');
+    expect(await h.store.getHistory(agent.id)).toEqual([]);
     // the runs name their conversation
     const runA = ca.find((c) => c.run_id)!.run_id!;
     expect(await letta.runs.retrieve(runA)).toMatchObject({ agent_id: agent.id, conversation_id: a.id });
@@ -56,10 +56,10 @@ describe('Letta client: conversations', () => {
   });
 
   it('a second turn on a busy conversation is a 409 (another conversation is free); cancel on the conversation ends its run', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const [a, b] = await Promise.all([letta.conversations.create({ agent_id: agent.id }), letta.conversations.create({ agent_id: agent.id })]);
     const running = collect(await letta.conversations.messages.create(a.id, { messages: [{ role: 'user', content: '#stall 10000\nbusy' }] }));
-    await expect.poll(() => h.anthropic.stats.streamsOpen).toBe(1);
+    await expect.poll(async () => h.anthropic.stats.streamsOpen).toBe(1);
     await expect(letta.conversations.messages.create(a.id, { messages: [{ role: 'user', content: 'me too' }] })).rejects.toMatchObject({ status: 409 });
     // the other conversation and the agent's own history are not held by it
     const other = await collect(await letta.conversations.messages.create(b.id, { messages: [{ role: 'user', content: 'free' }] }));
@@ -73,7 +73,7 @@ describe('Letta client: conversations', () => {
   });
 
   it('agent-direct mode: conversation "default" with agent_id is the agent\'s own history', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const chunks = await collect(await letta.conversations.messages.create('default', { agent_id: agent.id, messages: [{ role: 'user', content: 'straight to the agent' }] }));
     expect(chunks.filter((c) => c.message_type === 'stop_reason').map((c) => c.stop_reason)).toEqual(['end_turn']);
     expect(userTexts((await letta.agents.messages.list(agent.id)).getPaginatedItems())).toEqual(['straight to the agent']);
@@ -82,7 +82,7 @@ describe('Letta client: conversations', () => {
   });
 
   it('resume: POST /v1/conversations/:id/stream replays the conversation\'s newest run after starting_after', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const a = await letta.conversations.create({ agent_id: agent.id });
     const first = await collect(await letta.conversations.messages.create(a.id, { messages: [{ role: 'user', content: 'hello' }] }));
     const again = await collect(await letta.conversations.messages.stream(a.id, { starting_after: 2 }));
@@ -90,7 +90,7 @@ describe('Letta client: conversations', () => {
   });
 
   it('each conversation goes through the agent chart on its own: one awaits approval while the others take turns; its decision continues it', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const a = await letta.conversations.create({ agent_id: agent.id });
     const b = await letta.conversations.create({ agent_id: agent.id });
     const asked = await collect(await letta.conversations.messages.create(a.id, { messages: [{ role: 'user', content: '#tool write_file {"path": "a.txt", "content": "A"}' }] }));
@@ -123,7 +123,7 @@ describe('Letta client: conversations', () => {
   });
 
   it('over the WebSocket: run.start and agent.cancel take a conversation_id', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const a = await letta.conversations.create({ agent_id: agent.id });
     const c = await TestClient.connect(h.server.wsUrl);
     try {

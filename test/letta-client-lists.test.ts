@@ -39,15 +39,15 @@ async function conversation(agentId: string, turns: number): Promise<string[]> {
 }
 
 /** What the store holds, oldest first: the truth the listings are checked against. */
-const storedAgentMessages = (agentId: string) => h.store.listAgentMessages(agentId, 100_000) as unknown as Item[];
+const storedAgentMessages = async (agentId: string) => (await h.store.listAgentMessages(agentId, 100_000)) as unknown as Item[];
 
 const raw = (path: string) => fetch(`${h.server.url}${path}`);
 
 describe('paging: the client\'s for-await ends and yields each item exactly once', () => {
   it('agent messages: limit 1, 2 and default, asc and desc, forwards and backwards; parts of a stored message never split', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     await conversation(agent.id, 3);
-    const stored = storedAgentMessages(agent.id);
+    const stored = (await storedAgentMessages(agent.id));
     expect(stored.length).toBeGreaterThan(12);
     expect(new Set(stored.map((m) => m.id)).size).toBeLessThan(stored.length); // parts share ids
     for (const limit of [1, 2, undefined]) {
@@ -72,19 +72,19 @@ describe('paging: the client\'s for-await ends and yields each item exactly once
   });
 
   it('the default order of agent messages is desc, as Letta\'s; run messages asc', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const [runId] = await conversation(agent.id, 1);
-    const stored = storedAgentMessages(agent.id);
+    const stored = (await storedAgentMessages(agent.id));
     const page = (await raw(`/v1/agents/${agent.id}/messages`).then((r) => r.json())) as Item[];
     expect(page.map(key)).toEqual([...stored].reverse().map(key));
     const runPage = (await raw(`/v1/runs/${runId}/messages`).then((r) => r.json())) as Item[];
-    expect(runPage.map(key)).toEqual((h.store.listRunMessages(runId!) as unknown as Item[]).map(key));
+    expect(runPage.map(key)).toEqual((await h.store.listRunMessages(runId!) as unknown as Item[]).map(key));
   });
 
   it('run messages: limit 1, 2 and default, asc and desc', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const [runId] = await conversation(agent.id, 1);
-    const stored = h.store.listRunMessages(runId!) as unknown as Item[];
+    const stored = await h.store.listRunMessages(runId!) as unknown as Item[];
     expect(stored.length).toBeGreaterThan(4);
     for (const limit of [1, 2, undefined]) {
       for (const order of ['asc', 'desc'] as const) {
@@ -107,7 +107,7 @@ describe('paging: the client\'s for-await ends and yields each item exactly once
   });
 
   it('runs: limit 1, 2 and default, asc and desc (and the deprecated ascending)', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const runIds = await conversation(agent.id, 4);
     for (const limit of [1, 2, undefined]) {
       expect((await all(letta.runs.list({ ...(limit ? { limit } : {}) }))).map((r) => r.id), `limit ${limit}`).toEqual([...runIds].reverse());
@@ -128,7 +128,7 @@ describe('paging: the client\'s for-await ends and yields each item exactly once
   });
 
   it('an unknown cursor is a 404, a bad limit a 400 about the query string', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const nope = await raw(`/v1/agents/${agent.id}/messages?after=message-nope`);
     expect(nope.status).toBe(404);
     const bad = await raw(`/v1/runs/?limit=0`);
@@ -157,14 +157,14 @@ describe('filters: served, or refused with a detail', () => {
   });
 
   it('runs by agent_ids, statuses, active, stop_reason and ascending; background refused; an unknown conversation_id is a 404', async () => {
-    const demo = h.service.ensureDemoAgent();
+    const demo = await h.service.ensureDemoAgent();
     const other = await letta.agents.create({ name: 'other', tools: ['calculator', 'write_file'] } as never);
     const [done] = await conversation(demo.id, 1);
     const ask = await letta.agents.messages.create(other.id, { messages: [{ role: 'user', content: '#tool write_file {"path": "x.txt", "content": "x"}' }] });
     const asked = (ask.messages[0] as { run_id?: string }).run_id!;
     const failed = await letta.agents.messages.create(demo.id, { messages: [{ role: 'user', content: '#error overloaded\nfail' }] }).catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(Letta.APIError);
-    const failedRun = h.store.listRuns(demo.id, 1)[0]!.id;
+    const failedRun = (await h.store.listRuns(demo.id, 1))[0]!.id;
 
     const ids = async (q: Parameters<typeof letta.runs.list>[0]) => (await all(letta.runs.list(q))).map((r) => r.id);
     expect(await ids({ agent_ids: [other.id] })).toEqual([asked]);
@@ -177,23 +177,23 @@ describe('filters: served, or refused with a detail', () => {
   });
 
   it('active runs: the running one', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     await conversation(agent.id, 1); // a completed run, not active
     const stream = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#stall 10000\nwait' }], streaming: true });
     const draining = (async () => {
       for await (const _ of stream) void _;
     })();
-    await expect.poll(() => h.anthropic.stats.streamsOpen).toBe(1);
-    const running = h.store.listRuns(agent.id, 1)[0]!.id;
+    await expect.poll(async () => h.anthropic.stats.streamsOpen).toBe(1);
+    const running = (await h.store.listRuns(agent.id, 1))[0]!.id;
     expect((await all(letta.runs.list({ active: true }))).map((r) => r.id)).toEqual([running]);
     await letta.agents.messages.cancel(agent.id);
     await draining;
   });
 
   it('messages by include_return_message_types, paged: pages of other types do not end the list early', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     await conversation(agent.id, 3);
-    const want = storedAgentMessages(agent.id).filter((m) => m.message_type === 'tool_return_message');
+    const want = (await storedAgentMessages(agent.id)).filter((m) => m.message_type === 'tool_return_message');
     expect(want).toHaveLength(3);
     const listed = await all(letta.agents.messages.list(agent.id, { include_return_message_types: ['tool_return_message'], limit: 1, order: 'asc' }) as AsyncIterable<Item>);
     expect(listed.map(key)).toEqual(want.map(key));
@@ -204,7 +204,7 @@ describe('filters: served, or refused with a detail', () => {
 
 describe('shapes and errors as Letta\'s', () => {
   it('listed and returned messages carry tool_calls as an array; tool returns name their tool', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const r = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#tool calculator {"expression": "2*3"}' }] });
     const call = r.messages.find((m) => m.message_type === 'tool_call_message') as unknown as { tool_call: object; tool_calls: unknown };
     expect(call.tool_calls).toEqual([call.tool_call]);
@@ -215,7 +215,7 @@ describe('shapes and errors as Letta\'s', () => {
   });
 
   it('agent JSON has agent_type, llm_config, tags, memory blocks, tool ids and pending_approval', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const a = await letta.agents.retrieve(agent.id);
     expect(a).toMatchObject({ agent_type: 'letta_v1_agent', llm_config: { model_endpoint_type: 'anthropic', model: agent.model }, tags: [], blocks: [], memory: { blocks: [] }, pending_approval: null });
     expect(a.tools.every((t) => typeof t.id === 'string' && t.id.length > 0)).toBe(true);
@@ -233,7 +233,7 @@ describe('shapes and errors as Letta\'s', () => {
   });
 
   it('approval entries without type, and Letta\'s older {approve, approval_request_id} form', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const ask = async () => {
       const r = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#tool write_file {"path": "o.txt", "content": "x"}' }] });
       return (r.messages.find((m) => m.message_type === 'approval_request_message') as unknown as { tool_call: { tool_call_id: string } }).tool_call.tool_call_id;
@@ -247,7 +247,7 @@ describe('shapes and errors as Letta\'s', () => {
   });
 
   it('role system and assistant input messages: a system event, an assistant turn; the last must be the user\'s', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const r = await letta.agents.messages.create(agent.id, {
       messages: [
         { role: 'system', content: 'the user is in a hurry' },
@@ -259,13 +259,13 @@ describe('shapes and errors as Letta\'s', () => {
     expect(r.stop_reason).toMatchObject({ stop_reason: 'end_turn' });
     expect(r.messages.map((m) => m.message_type)).toEqual(['reasoning_message', 'assistant_message']); // the response, not the input
     const runId = (r.messages[0] as { run_id?: string }).run_id!;
-    const inputs = h.store.listRunMessages(runId).filter((m) => m.message_type === 'user_message' || m.message_type === 'assistant_message').slice(0, 3) as unknown as Array<{ message_type: string; content: string }>;
+    const inputs = (await h.store.listRunMessages(runId)).filter((m) => m.message_type === 'user_message' || m.message_type === 'assistant_message').slice(0, 3) as unknown as Array<{ message_type: string; content: string }>;
     expect(inputs.map((m) => [m.message_type, m.content])).toEqual([
       ['user_message', '<event>SYSTEM ALERT: the user is in a hurry</event>\n\nfirst question'],
       ['assistant_message', 'an earlier answer'],
       ['user_message', 'second question'],
     ]);
-    expect(h.store.getHistory(agent.id).slice(0, 3).map((t) => t.role)).toEqual(['user', 'assistant', 'user']);
+    expect((await h.store.getHistory(agent.id)).slice(0, 3).map((t) => t.role)).toEqual(['user', 'assistant', 'user']);
     // an assistant message right after the agent's own answer, then the user's: still a valid history
     const again = await letta.agents.messages.create(agent.id, { messages: [{ role: 'assistant', content: 'one more thing' }, { role: 'user', content: 'go on' }] });
     expect(again.stop_reason).toMatchObject({ stop_reason: 'end_turn' });
@@ -292,13 +292,13 @@ describe('shapes and errors as Letta\'s', () => {
   });
 
   it('a non-streamed turn whose model call fails answers an error status with a detail, once', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const retrying = new Letta({ baseURL: h.server.url }); // default retries
     const before = h.anthropic.stats.requests;
     const err = await retrying.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#error overloaded\nhello' }] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Letta.APIError);
     expect(err).toMatchObject({ status: 503, error: { detail: expect.stringMatching(/529|overloaded/) } });
     expect(h.anthropic.stats.requests - before).toBe(1);
-    expect(h.store.listRuns(agent.id, 1)[0]).toMatchObject({ status: 'failed', stopReason: 'llm_api_error' });
+    expect((await h.store.listRuns(agent.id, 1))[0]).toMatchObject({ status: 'failed', stopReason: 'llm_api_error' });
   });
 });

@@ -29,7 +29,7 @@ describe('Letta client: the turn lifecycle', () => {
   });
 
   it('a streamed turn: Letta frames with run_id and seq_id, one stop_reason, one usage, then the iteration ends', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const stream = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: 'hello from the letta client' }], streaming: true });
     const chunks = await collect(stream);
     expect(chunks.map(contractProblem).filter(Boolean)).toEqual([]);
@@ -41,7 +41,7 @@ describe('Letta client: the turn lifecycle', () => {
   });
 
   it('include_return_message_types keeps only the asked-for message types', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const stream = await letta.agents.messages.create(agent.id, {
       messages: [{ role: 'user', content: 'only text' }],
       streaming: true,
@@ -52,14 +52,14 @@ describe('Letta client: the turn lifecycle', () => {
   });
 
   it('stream_tokens false sends each message whole', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const chunks = await collect(await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: 'whole please' }], streaming: true, stream_tokens: false }));
     expect(chunks.filter((c) => c.message_type === 'assistant_message')).toHaveLength(1);
     expect(chunks.filter((c) => c.message_type === 'reasoning_message')).toHaveLength(1);
   });
 
   it('a non-streamed turn returns a LettaResponse', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const r = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#tool calculator {"expression": "5*5"}' }] });
     expect(r.stop_reason).toMatchObject({ stop_reason: 'end_turn' });
     expect(r.messages.map((m) => m.message_type)).toEqual(['reasoning_message', 'tool_call_message', 'tool_return_message', 'reasoning_message', 'assistant_message']);
@@ -67,11 +67,11 @@ describe('Letta client: the turn lifecycle', () => {
   });
 
   it('cancel while the model is stalled: the iteration ends cleanly with stop_reason cancelled; a run started over HTTP can be cancelled over WebSocket', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const stream = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#stall 10000\nwait' }], streaming: true });
     const collecting = collect(stream);
-    await expect.poll(() => h.anthropic.stats.streamsOpen).toBe(1);
-    const runId = h.store.listRuns(agent.id, 1)[0]!.id;
+    await expect.poll(async () => h.anthropic.stats.streamsOpen).toBe(1);
+    const runId = (await h.store.listRuns(agent.id, 1))[0]!.id;
     const ws = await TestClient.connect(h.server.wsUrl);
     ws.send({ type: 'run.cancel', request_id: 'x', run_id: runId });
     const chunks = await collecting;
@@ -81,7 +81,7 @@ describe('Letta client: the turn lifecycle', () => {
   });
 
   it('cancel mid-stream through letta.agents.messages.cancel keeps the partial answer', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const stream = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#tokens 3000\n#delay 3\nlong' }], streaming: true });
     const chunks: Chunk[] = [];
     let cancelled = false;
@@ -94,12 +94,12 @@ describe('Letta client: the turn lifecycle', () => {
     }
     expect(chunks.filter((c) => c.message_type === 'stop_reason').map((c) => c.stop_reason)).toEqual(['cancelled']);
     const runId = chunks[0]!.run_id!;
-    const stored = h.store.listRunMessages(runId).find((m) => m.message_type === 'assistant_message') as { content: string } | undefined;
+    const stored = (await h.store.listRunMessages(runId)).find((m) => m.message_type === 'assistant_message') as { content: string } | undefined;
     expect(stored?.content).toBe(chunks.filter((c) => c.message_type === 'assistant_message').map((c) => c.content).join(''));
   });
 
   it('a dropped background stream goes on, and resumes with starting_after: no gap, no repeat', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const stream = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#tokens 400\n#delay 3\nbackground' }], streaming: true, background: true });
     const first: Chunk[] = [];
     for await (const c of stream) {
@@ -114,7 +114,7 @@ describe('Letta client: the turn lifecycle', () => {
   });
 
   it('approve with the Letta client, then deny with a reason', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const ask = () => letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#tool write_file {"path": "l.txt", "content": "x"}' }] });
     const first = await ask();
     expect(first.stop_reason).toMatchObject({ stop_reason: 'requires_approval' });
@@ -129,10 +129,10 @@ describe('Letta client: the turn lifecycle', () => {
 
   it('errors: 404 unknown agent, 409 busy agent (not retried), 422 bad body', async () => {
     await expect(letta.agents.messages.create('agent-nope', { messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ status: 404 });
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const running = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#stall 10000\nbusy' }], streaming: true });
     const done = collect(running);
-    await expect.poll(() => h.anthropic.stats.streamsOpen).toBe(1);
+    await expect.poll(async () => h.anthropic.stats.streamsOpen).toBe(1);
     const before = h.anthropic.stats.requests;
     const retrying = new Letta({ baseURL: h.server.url }); // default retries: 409 would be retried unless told not to
     await expect(retrying.agents.messages.create(agent.id, { messages: [{ role: 'user', content: 'me too' }] })).rejects.toMatchObject({ status: 409 });
@@ -168,7 +168,7 @@ describe('Letta client: agents, history, runs, errors', () => {
   });
 
   it('history and runs: agent messages newest first (Letta\'s default), runs filtered by agent and status, usage', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: 'first' }] });
     const second = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: 'second' }] });
     const history = (await letta.agents.messages.list(agent.id)).getPaginatedItems() as Array<{ message_type: string; content?: unknown }>;
@@ -186,7 +186,7 @@ describe('Letta client: agents, history, runs, errors', () => {
   });
 
   it('an error after the stream began is an event: error the client raises; the run failed with nothing lost', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const stream = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#error midstream\n#tokens 100\nbreak' }], streaming: true });
     const seen: Chunk[] = [];
     const err = await (async () => {
@@ -198,7 +198,7 @@ describe('Letta client: agents, history, runs, errors', () => {
   });
 
   it('include_pings sends ping frames while the model is silent', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const chunks = await collect(await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#stall 500\nquiet' }], streaming: true, include_pings: true }));
     expect(chunks.filter((c) => c.message_type === 'ping').length).toBeGreaterThan(0);
     expect(chunks.filter((c) => c.message_type !== 'ping').map(contractProblem).filter(Boolean)).toEqual([]);
@@ -222,7 +222,7 @@ describe('Letta client: agents, history, runs, errors', () => {
 
 describe('Letta client: client-side tool returns, stale approvals, the deprecated alias', () => {
   it('a {type: "tool_return"} message answers a pending call with the client\'s own result', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const first = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#tool write_file {"path": "c.txt", "content": "x"}' }] });
     const id = (first.messages.find((m) => m.message_type === 'approval_request_message') as unknown as { tool_call: { tool_call_id: string } }).tool_call.tool_call_id;
     const r = await letta.agents.messages.create(agent.id, { messages: [{ type: 'tool_return', tool_returns: [{ tool_call_id: id, tool_return: 'done on the client', status: 'success' }] }] } as never);
@@ -234,7 +234,7 @@ describe('Letta client: client-side tool returns, stale approvals, the deprecate
   });
 
   it('POST /v1/agents/:id/messages/stream streams like streaming: true', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const chunks = await collect(await letta.agents.messages.stream(agent.id, { messages: [{ role: 'user', content: 'via the alias' }] } as never));
     expect(chunks.filter((c) => c.message_type === 'stop_reason').map((c) => c.stop_reason)).toEqual(['end_turn']);
   });

@@ -26,11 +26,11 @@ describe.skipIf('reason' in installed)(`Letta Code ${LETTA_CODE_VERSION} against
   const bin = 'bin' in installed ? installed.bin : '';
 
   it('letta -p runs a turn in a conversation of the agent', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const r = await lettaCodeHeadless(bin, { baseUrl: h.server.url, agentId: agent.id, prompt: 'hello from letta code', home, cwd });
     expect(r).toMatchObject({ type: 'result', is_error: false, agent_id: agent.id, conversation_id: expect.stringMatching(/^conv-/) });
     expect(String(r.result)).toContain('hello from letta code');
-    expect(h.service.getConversation(String(r.conversation_id))).toMatchObject({ agentId: agent.id, state: 'idle' });
+    expect(await h.service.getConversation(String(r.conversation_id))).toMatchObject({ agentId: agent.id, state: 'idle' });
   }, 120_000);
 
   it('with no -a, a first run creates Letta Code\'s default agent (its tools, tags, memory blocks) and a conversation, and answers', async () => {
@@ -39,17 +39,17 @@ describe.skipIf('reason' in installed)(`Letta Code ${LETTA_CODE_VERSION} against
       const r = await lettaCodeHeadless(bin, { baseUrl: h.server.url, prompt: 'hello on a first run', home: firstHome, cwd });
       expect(r).toMatchObject({ type: 'result', is_error: false, agent_id: expect.stringMatching(/^agent-/), conversation_id: expect.stringMatching(/^conv-/) });
       expect(String(r.result)).toContain('hello on a first run');
-      const agent = h.service.getAgent(String(r.agent_id));
+      const agent = await h.service.getAgent(String(r.agent_id));
       expect(agent).toMatchObject({ name: 'Letta Code', tags: expect.arrayContaining(['origin:letta-code']), tools: expect.arrayContaining(['web_search', 'fetch_webpage']) });
-      expect(h.service.listBlocks(agent.id).map((b) => b.label)).toEqual(expect.arrayContaining(['persona', 'human']));
-      expect(h.service.getConversation(String(r.conversation_id))).toMatchObject({ agentId: agent.id, state: 'idle' });
+      expect((await h.service.listBlocks(agent.id)).map((b) => b.label)).toEqual(expect.arrayContaining(['persona', 'human']));
+      expect(await h.service.getConversation(String(r.conversation_id))).toMatchObject({ agentId: agent.id, state: 'idle' });
     } finally {
       rmSync(firstHome, { recursive: true, force: true });
     }
   }, 120_000);
 
   it('a call to Letta Code\'s Read (a client tool) runs on its side; the model sees what it read', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const file = path.join(cwd, 'notes.txt');
     writeFileSync(file, 'read by letta code\n');
     const r = await lettaCodeHeadless(bin, { baseUrl: h.server.url, agentId: agent.id, prompt: `\n#tool Read ${JSON.stringify({ file_path: file })}`, home, cwd });

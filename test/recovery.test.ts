@@ -18,22 +18,22 @@ describe('crash recovery', () => {
       // First life: a run is mid-tool-call when the process "dies" (the store is closed under it).
       const store1 = new SqliteStore({ file });
       const service1 = new AgentService({ store: store1, client, dataDir: dir });
-      const agent = service1.ensureDemoAgent();
-      const { log } = service1.startRun(agent.id, { kind: 'user', text: '#tool calculator {"expression": "1+1"}\n#delay 1' });
+      const agent = await service1.ensureDemoAgent();
+      const { log } = await service1.startRun(agent.id, { kind: 'user', text: '#tool calculator {"expression": "1+1"}\n#delay 1' });
       const runId = log.runId;
       // simulate the crash as a history with an unanswered tool_use and a run still `running`
-      store1.appendHistory(agent.id, runId, [{ role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_crash', name: 'calculator', input: { expression: '1+1' } }] }]);
-      store1.close();
+      await store1.appendHistory(agent.id, runId, [{ role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_crash', name: 'calculator', input: { expression: '1+1' } }] }]);
+      await store1.close();
 
       const store2 = new SqliteStore({ file });
       const service2 = new AgentService({ store: store2, client, dataDir: dir });
-      expect(service2.recover()).toEqual([runId]);
-      expect(store2.getRun(runId)).toMatchObject({ status: 'failed', stopReason: 'error', error: 'the server stopped while the run was in progress' });
-      expect(store2.getAgent(agent.id)?.state).toBe('idle');
-      const next = service2.startRun(agent.id, { kind: 'user', text: 'hello again' });
+      expect(await service2.recover()).toEqual([runId]);
+      expect(await store2.getRun(runId)).toMatchObject({ status: 'failed', stopReason: 'error', error: 'the server stopped while the run was in progress' });
+      expect((await store2.getAgent(agent.id))?.state).toBe('idle');
+      const next = await service2.startRun(agent.id, { kind: 'user', text: 'hello again' });
       const end = await new Promise((resolve) => next.log.subscribe({ frame: () => {}, end: resolve }));
       expect(end).toMatchObject({ status: 'completed', stop_reason: 'end_turn' });
-      store2.close();
+      await store2.close();
     } finally {
       await anthropic.close();
       rmSync(dir, { recursive: true, force: true });
@@ -48,24 +48,24 @@ describe('crash recovery', () => {
     try {
       const store1 = new SqliteStore({ file });
       const service1 = new AgentService({ store: store1, client, dataDir: dir });
-      const agent = service1.ensureDemoAgent();
-      const conv = service1.createConversation(agent.id, null);
-      const { log } = service1.startRun(agent.id, { kind: 'user', text: '#stall 10000\nwait' }, undefined, [], conv.id);
-      store1.appendHistory(agent.id, log.runId, [{ role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_conv_crash', name: 'calculator', input: { expression: '1+1' } }] }]);
-      store1.close();
+      const agent = await service1.ensureDemoAgent();
+      const conv = await service1.createConversation(agent.id, null);
+      const { log } = await service1.startRun(agent.id, { kind: 'user', text: '#stall 10000\nwait' }, undefined, [], conv.id);
+      await store1.appendHistory(agent.id, log.runId, [{ role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_conv_crash', name: 'calculator', input: { expression: '1+1' } }] }]);
+      await store1.close();
 
       const store2 = new SqliteStore({ file });
       const service2 = new AgentService({ store: store2, client, dataDir: dir });
-      expect(service2.recover()).toEqual([log.runId]);
-      expect(store2.getConversation(conv.id)).toMatchObject({ state: 'idle', activeRunId: null });
-      const history = store2.getHistory(agent.id, conv.id);
+      expect(await service2.recover()).toEqual([log.runId]);
+      expect(await store2.getConversation(conv.id)).toMatchObject({ state: 'idle', activeRunId: null });
+      const history = await store2.getHistory(agent.id, conv.id);
       expect(history.at(-1)).toMatchObject({ role: 'user', content: [expect.objectContaining({ type: 'tool_result', tool_use_id: 'toolu_conv_crash', is_error: true })] });
-      expect(store2.getHistory(agent.id)).toEqual([]);
-      const next = service2.startRun(agent.id, { kind: 'user', text: 'hello again' }, undefined, [], conv.id);
+      expect(await store2.getHistory(agent.id)).toEqual([]);
+      const next = await service2.startRun(agent.id, { kind: 'user', text: 'hello again' }, undefined, [], conv.id);
       const end = await new Promise((resolve) => next.log.subscribe({ frame: () => {}, end: resolve }));
       expect(end).toMatchObject({ status: 'completed', stop_reason: 'end_turn' });
       await service2.whenIdle(5_000);
-      store2.close();
+      await store2.close();
     } finally {
       await anthropic.close();
       rmSync(dir, { recursive: true, force: true });

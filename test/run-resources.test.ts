@@ -21,14 +21,16 @@ describe('run resources', () => {
     const store = new SqliteStore({ file: path.join(dir, 'db.sqlite') });
     const client = new Anthropic({ apiKey: 'local', baseURL: anthropic.url, maxRetries: 0 });
     const service = new AgentService({ store, client, dataDir: dir, graceMs: 0 });
-    const agents = Array.from({ length: 25 }, (_, i) => service.createAgent({ name: `a${i}`, tools: ['get_time'] }).id);
+    const agents: string[] = [];
+    for (let i = 0; i < 25; i++) agents.push((await service.createAgent({ name: `a${i}`, tools: ['get_time'] })).id);
 
-    const runOne = (agentId: string, i: number) =>
-      new Promise<void>((resolve) => {
-        const { log } = service.startRun(agentId, { kind: 'user', text: `#tokens 5\n#delay 0\nrun ${i}` });
+    const runOne = async (agentId: string, i: number) => {
+      const { log } = await service.startRun(agentId, { kind: 'user', text: `#tokens 5\n#delay 0\nrun ${i}` });
+      await new Promise<void>((resolve, reject) => {
         // every fourth run is cancelled as soon as its first frame arrives
-        log.subscribe({ frame: () => (i % 4 === 0 ? service.cancelRun(log.runId) : undefined), end: () => resolve() });
+        log.subscribe({ frame: () => (i % 4 === 0 ? void service.cancelRun(log.runId).catch(reject) : undefined), end: () => resolve() });
       });
+    };
     const total = 10_000;
     let next = 0;
     const worker = async (agentId: string) => {
@@ -51,9 +53,9 @@ describe('run resources', () => {
     const perRun = (after - before) / total;
     // Heap noise is well under this; a leaked run log, actor or listener per run is far over it.
     expect(perRun).toBeLessThan(1024);
-    expect(store.listRuns(agents[0]!, 1)[0]?.status).toMatch(/completed|cancelled/);
+    expect((await store.listRuns(agents[0]!, 1))[0]?.status).toMatch(/completed|cancelled/);
     await anthropic.close();
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }, 240_000);
 });

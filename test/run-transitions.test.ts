@@ -14,11 +14,11 @@ import { FakeIO, inTools, key, runModelPaths, testMachine } from './support/run-
  */
 quietStoppedActorWarnings();
 
-function storeWithRun(): SqliteStore {
+async function storeWithRun(): Promise<SqliteStore> {
   const store = new SqliteStore({ file: ':memory:' });
   const now = new Date().toISOString();
-  store.createAgent({ id: 'agent-x', name: 'x', model: 'm', system: '', tools: [], requiresApprovalTools: [], interfaceMode: 'simple', maxSteps: 3, state: 'running', activeRunId: 'run-x', pendingToolCalls: [], tags: [], createdAt: now, updatedAt: now });
-  store.createRun({ id: 'run-x', agentId: 'agent-x', status: 'running', stopReason: null, usage: null, error: null, createdAt: now, completedAt: null });
+  await store.createAgent({ id: 'agent-x', name: 'x', model: 'm', system: '', tools: [], requiresApprovalTools: [], interfaceMode: 'simple', maxSteps: 3, state: 'running', activeRunId: 'run-x', pendingToolCalls: [], tags: [], createdAt: now, updatedAt: now });
+  await store.createRun({ id: 'run-x', agentId: 'agent-x', status: 'running', stopReason: null, usage: null, error: null, createdAt: now, completedAt: null });
   return store;
 }
 
@@ -29,7 +29,7 @@ for (const resumesWithTools of [false, true]) {
     it(`replayed in order, the stored transitions reproduce every state and the final snapshot (${paths.length} paths)`, async () => {
       for (const path of paths) {
         const io = new FakeIO();
-        const store = storeWithRun();
+        const store = await storeWithRun();
         const log = new RunLog('run-x', 'agent-x');
         const warnings: string[] = [];
         const journal = new TransitionJournal(store, log, (m) => warnings.push(m));
@@ -57,7 +57,8 @@ for (const resumesWithTools of [false, true]) {
         const snap = actor.getSnapshot();
         expect(snap.status, where).toBe('done');
 
-        const stored = store.listRunTransitions('run-x');
+        await journal.settled(); // written in batches, asynchronously
+        const stored = await store.listRunTransitions('run-x');
         expect(stored, where).toEqual(log.transitions); // all written, the last at the final state
         expect(warnings, where).toEqual([]);
         // Replayed in order: the run's states are the ones its actor went through, in that order…
@@ -72,14 +73,14 @@ for (const resumesWithTools of [false, true]) {
         expect(stored.map((t) => t.seq), where).toEqual(stored.map((_, i) => i + 1));
         for (let i = 1; i < stored.length; i++) expect(stored[i]!.seqId, where).toBeGreaterThanOrEqual(stored[i - 1]!.seqId);
         for (const t of stored) expect(t.step === null, where).toBe(t.run !== 'streaming');
-        store.close();
+        await store.close();
       }
     });
   });
 }
 
 describe('RunLog.setState', () => {
-  it('records a transition only when the run or step state changes, with the seq_id it came after', () => {
+  it('records a transition only when the run or step state changes, with the seq_id it came after', async () => {
     const log = new RunLog('run-x', 'agent-x');
     expect(log.setState({ run: 'streaming', step: 'streaming.betweenBlocks' })).not.toBeNull();
     log.append({ message_type: 'ping' } as never);

@@ -12,7 +12,7 @@ let demo: string;
 beforeEach(async () => {
   h = await startHarness();
   c = await TestClient.connect(h.server.wsUrl);
-  demo = h.service.ensureDemoAgent().id;
+  demo = (await h.service.ensureDemoAgent()).id;
 });
 afterEach(async () => {
   c.close();
@@ -135,7 +135,7 @@ describe('cancellation', () => {
     const stored = (await getJson(`${h.server.url}/v1/runs/${runId}/messages`)) as unknown as Frame[];
     expect(stored.find((m) => m.message_type === 'assistant_message')?.content).toBe(shown);
     expect((await getJson(`${h.server.url}/v1/runs/${runId}`)).status).toBe('cancelled');
-    await expect.poll(() => h.anthropic.stats.streamsAborted).toBeGreaterThanOrEqual(1);
+    await expect.poll(async () => h.anthropic.stats.streamsAborted).toBeGreaterThanOrEqual(1);
     await nextRunSucceeds();
   });
 
@@ -158,11 +158,11 @@ describe('cancellation', () => {
 
   it('while the upstream is stalled: cancel is pushed, not polled', async () => {
     const runId = await c.start(demo, '#stall 10000\nwait for it');
-    await expect.poll(() => h.anthropic.stats.streamsOpen).toBe(1);
+    await expect.poll(async () => h.anthropic.stats.streamsOpen).toBe(1);
     c.send({ type: 'run.cancel', request_id: c.nextId(), run_id: runId });
     const frames = await c.runFrames(runId, 5_000);
     expectCleanEnd(frames, 'cancelled', 'cancelled');
-    await expect.poll(() => h.anthropic.stats.streamsAborted).toBe(1);
+    await expect.poll(async () => h.anthropic.stats.streamsAborted).toBe(1);
     await nextRunSucceeds();
   });
 
@@ -190,7 +190,7 @@ describe('cancellation', () => {
 
   it('over HTTP: POST /v1/agents/:id/messages/cancel cancels the active run', async () => {
     const runId = await c.start(demo, '#stall 10000\nwait');
-    await expect.poll(() => h.anthropic.stats.streamsOpen).toBe(1);
+    await expect.poll(async () => h.anthropic.stats.streamsOpen).toBe(1);
     const r = await fetch(`${h.server.url}/v1/agents/${demo}/messages/cancel`, { method: 'POST' });
     expect(await r.json()).toMatchObject({ agent_id: demo, cancelled_runs: [runId] });
     expectCleanEnd(await c.runFrames(runId), 'cancelled', 'cancelled');
@@ -323,7 +323,7 @@ describe('several clients, auth, shutdown, upstream errors', () => {
     late.send({ type: 'run.subscribe', request_id: 'l', run_id: runId, after_seq_id: 3 });
     const lateFrames = lettaFrames(await late.runFrames(runId));
     expect(lateFrames).toEqual(mine.slice(3));
-    other.close();
+    await other.close();
     late.close();
   });
 
@@ -352,10 +352,10 @@ describe('auth and shutdown', () => {
       expect((await fetch(`${t.server.url}/v1/agents`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
       expect((await fetch(`${t.server.url}/v1/agents`, { headers: { authorization: 'Bearer s3cret' } })).status).toBe(200);
       const anon = await TestClient.connect(t.server.wsUrl);
-      await expect.poll(() => anon.closeInfo?.code).toBe(4401);
+      await expect.poll(async () => anon.closeInfo?.code).toBe(4401);
       expect(anon.closeInfo?.reason).toContain('unauthorized');
       const ok = await TestClient.connect(t.server.wsUrl, { authorization: 'Bearer s3cret' });
-      const runId = await ok.start(t.service.ensureDemoAgent().id, 'authorized hello');
+      const runId = await ok.start((await t.service.ensureDemoAgent()).id, 'authorized hello');
       expectCleanEnd(await ok.runFrames(runId), 'end_turn', 'completed');
       ok.close();
     } finally {
@@ -366,17 +366,17 @@ describe('auth and shutdown', () => {
   it('shutdown with live runs: each is finalized as cancelled before the sockets close', async () => {
     const t = await startHarness();
     const client = await TestClient.connect(t.server.wsUrl);
-    const agent = t.service.ensureDemoAgent().id;
+    const agent = (await t.service.ensureDemoAgent()).id;
     const runId = await client.start(agent, '#stall 10000\nlong wait');
-    await expect.poll(() => t.anthropic.stats.streamsOpen).toBe(1);
+    await expect.poll(async () => t.anthropic.stats.streamsOpen).toBe(1);
     const store = t.store;
     await t.server.close();
     await client.waitFor((f) => f.type === 'run.end', 5_000).catch(() => undefined);
     const frames = client.frames.filter((f) => f.run_id === runId);
     expectCleanEnd(frames, 'cancelled', 'cancelled');
-    expect(store.getRun(runId)?.status).toBe('cancelled');
+    expect((await store.getRun(runId))?.status).toBe('cancelled');
     await t.anthropic.close();
-    store.close();
+    await store.close();
   });
 });
 
@@ -402,7 +402,7 @@ describe('HTTP bodies and backpressure', () => {
   });
 
   it('a kwargs agent streams its inner thoughts as reasoning and send_message as the answer', async () => {
-    const agent = h.service.createAgent({ name: 'kwargs', interfaceMode: 'kwargs', tools: ['calculator'] });
+    const agent = await h.service.createAgent({ name: 'kwargs', interfaceMode: 'kwargs', tools: ['calculator'] });
     const runId = await c.start(agent.id, '#tool calculator {"expression": "3*3"}');
     const frames = await c.runFrames(runId);
     expectCleanEnd(frames, 'end_turn', 'completed');
@@ -415,7 +415,7 @@ describe('HTTP bodies and backpressure', () => {
   it('a slow client is closed with the seq_id to resume from; the run and a fast client go on', async () => {
     const t = await startHarness({ maxBufferedBytes: 64 * 1024 });
     try {
-      const agent = t.service.ensureDemoAgent().id;
+      const agent = (await t.service.ensureDemoAgent()).id;
       const slow = await TestClient.connect(t.server.wsUrl);
       const fast = await TestClient.connect(t.server.wsUrl);
       const runId = await slow.start(agent, '#tokens 40000\n#delay 0\nflood');
@@ -425,7 +425,7 @@ describe('HTTP bodies and backpressure', () => {
       const frames = await fast.runFrames(runId, 30_000);
       expectCleanEnd(frames, 'end_turn', 'completed');
       (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
-      await expect.poll(() => slow.closeInfo?.code, { timeout: 10_000 }).toBe(4008);
+      await expect.poll(async () => slow.closeInfo?.code, { timeout: 10_000 }).toBe(4008);
       expect(slow.closeInfo?.reason).toMatch(new RegExp(`resubscribe to ${runId} with after_seq_id \\d+`));
       slow.close();
       fast.close();

@@ -235,9 +235,9 @@ describe('file tools, confined to the workspace', () => {
 function memory(blocks: Record<string, { value: string; readOnly?: boolean; limit?: number }>): AgentMemory & { values(): Record<string, string> } {
   const m = new Map(Object.entries(blocks).map(([k, b]) => [k, { value: b.value, readOnly: b.readOnly ?? false, limit: b.limit ?? 100_000 }]));
   return {
-    get: (label) => m.get(label) ?? null,
-    labels: () => [...m.keys()],
-    set(label, value) {
+    get: async (label) => m.get(label) ?? null,
+    labels: async () => [...m.keys()],
+    async set(label, value) {
       const b = m.get(label) ?? { value, readOnly: false, limit: 100_000 };
       if (value.length > b.limit) throw new ToolError('invalid_arguments', `over the limit of ${b.limit}`);
       m.set(label, { ...b, value });

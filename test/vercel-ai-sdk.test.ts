@@ -15,7 +15,7 @@ afterEach(() => h.close());
 
 describe('Vercel AI SDK Letta provider against letta-stream', () => {
   it('streamText: a tool call and its result name the tool, then the answer streams', async () => {
-    const agent = h.service.ensureDemoAgent();
+    const agent = await h.service.ensureDemoAgent();
     const letta = createLetta({ baseUrl: h.server.url, token: 'local' });
     const result = streamText({
       model: letta(),

@@ -7,12 +7,12 @@ import { ToolError, type AgentMemory } from '../tools/registry.js';
 export function agentMemory(store: Store, agentId: string): AgentMemory {
   return {
     get: (label) => store.getBlock(agentId, label),
-    labels: () => store.listBlocks(agentId).map((b) => b.label),
-    set(label, value) {
+    labels: async () => (await store.listBlocks(agentId)).map((b) => b.label),
+    async set(label, value) {
       const now = new Date().toISOString();
-      const block = store.getBlock(agentId, label) ?? { id: newBlockId(), agentId, label, value, limit: DEFAULT_BLOCK_LIMIT, description: null, readOnly: false, createdAt: now, updatedAt: now };
+      const block = (await store.getBlock(agentId, label)) ?? { id: newBlockId(), agentId, label, value, limit: DEFAULT_BLOCK_LIMIT, description: null, readOnly: false, createdAt: now, updatedAt: now };
       if (value.length > block.limit) throw new ToolError('invalid_arguments', `the new value of memory block "${label}" has ${value.length} characters, more than its limit of ${block.limit}`);
-      store.putBlock({ ...block, value, updatedAt: now });
+      await store.putBlock({ ...block, value, updatedAt: now });
     },
   };
 }

@@ -7,9 +7,9 @@ import type { ApprovalResponseMessage, AssistantMessage, UserMessage } from '../
 import { isoSeconds, newAgentId, newBlockId, newMessageId, newRunId, otidFor } from '../letta/ids.js';
 import { DEFAULT_BLOCK_LIMIT } from '../letta/memory.js';
 import type { InterfaceMode } from '../letta/step-builder.js';
-import { agentNext } from '../machines/agent.machine.js';
+import { agentNext, type AgentEvent } from '../machines/agent.machine.js';
 import { runMachine, type RunActor } from '../machines/run.machine.js';
-import type { AgentRecord, AgentState, ConversationRecord, MemoryBlock, PendingToolCall, RunRecord, RunTransition, Store } from '../store/types.js';
+import type { AgentRecord, ConversationRecord, MemoryBlock, PendingToolCall, RunRecord, RunTransition, Store, TurnExpectation } from '../store/types.js';
 import type { ClientTool } from '../tools/client-tools.js';
 import { approvalByDefault, toolDefinitions } from '../tools/registry.js';
 import { ServiceError } from './errors.js';
@@ -29,6 +29,8 @@ export interface AgentServiceOptions {
   graceMs?: number;
   inspect?: (event: InspectionEvent) => void;
   warn?: (message: string) => void;
+  /** This instance's id, recorded as the owner of the runs it starts (default `inst-<uuid>`). */
+  instanceId?: string;
 }
 
 export interface CreateAgentInput {
@@ -97,6 +99,8 @@ interface LiveRun {
 interface Thread {
   agent: AgentRecord;
   conversationId: string | null;
+  /** The turn state as stored (the view may show an end not written yet): what a compare-and-set expects. */
+  stored: TurnExpectation;
 }
 
 export const DEFAULT_GRACE_MS = 5 * 60_000;
@@ -112,6 +116,8 @@ const CANCELLED_WHILE_PENDING = 'Error: request to call tool denied. User reason
  */
 export class AgentService {
   readonly store: Store;
+  /** Owner of the runs this service starts. */
+  readonly instanceId: string;
   readonly workspaceDir: string;
   private readonly live = new Map<string, LiveRun>();
   private readonly idleWaiters: Array<() => void> = [];
@@ -123,6 +129,7 @@ export class AgentService {
 
   constructor(private readonly o: AgentServiceOptions) {
     this.store = o.store;
+    this.instanceId = o.instanceId ?? `inst-${randomUUID()}`;
     this.finisher = new RunFinisher(o.store, (m) => o.warn?.(m));
     this.graceMs = o.graceMs ?? DEFAULT_GRACE_MS;
     this.workspaceDir = path.resolve(o.dataDir, 'workspace');
@@ -130,32 +137,41 @@ export class AgentService {
   }
 
   /** After a crash: runs left running are failed, agents usable, dangling tool calls closed. */
-  recover(): string[] {
+  /**
+   * The embedded store's data-directory lock proves no other instance is alive: the runs left
+   * running by any owner are failed (one owner after another).
+   */
+  async recover(): Promise<string[]> {
     const reason = 'the server stopped while the run was in progress';
-    // One transaction: a crash during recovery leaves the runs `running`, to be recovered next time.
-    const failed = this.store.transaction(() => {
-      const ids = this.store.failInterruptedRuns(reason);
-      // What the clients saw of the step in flight: its journaled frames become its messages.
-      for (const runId of ids) {
-        const run = this.store.getRun(runId);
-        try {
-          if (run) recoverInterruptedRun(this.store, run, reason);
-        } catch (err) {
-          this.o.warn?.(`run ${runId}: recovering its streamed frames failed: ${err instanceof Error ? err.message : String(err)}`);
-        }
-      }
-      return ids;
-    });
-    this.pruneFrames();
+    const failed: string[] = [];
+    for (const owner of await this.store.runningOwners()) {
+      // One transaction: a crash during recovery leaves the runs `running`, to be recovered next time.
+      failed.push(
+        ...(await this.store.transaction(async (tx) => {
+          const ids = await tx.failInterruptedRuns(reason, owner);
+          // What the clients saw of the step in flight: its journaled frames become its messages.
+          for (const runId of ids) {
+            const run = await tx.getRun(runId);
+            try {
+              if (run) await recoverInterruptedRun(tx, run, reason);
+            } catch (err) {
+              this.o.warn?.(`run ${runId}: recovering its streamed frames failed: ${err instanceof Error ? err.message : String(err)}`);
+            }
+          }
+          return ids;
+        })),
+      );
+    }
+    await this.pruneFrames();
     // Another conversation's dangling calls: those of the runs just failed (its state is idle now).
     for (const runId of new Set(failed)) {
-      const run = this.store.getRun(runId);
-      if (run?.conversationId) this.guardStore(`run ${runId}: closing its tool calls`, () => closeInterruptedToolCalls(this.store, run.agentId, NOT_RUN_SERVER_STOPPED, run.conversationId ?? null));
+      const run = await this.store.getRun(runId);
+      if (run?.conversationId) await this.guardStore(`run ${runId}: closing its tool calls`, () => closeInterruptedToolCalls(this.store, run.agentId, NOT_RUN_SERVER_STOPPED, run.conversationId ?? null));
     }
-    for (const agent of this.store.listAgents()) {
+    for (const agent of await this.store.listAgents()) {
       // awaiting approval: no run was in flight, the calls still wait for their decision
       if (agent.state === 'awaitingApproval') continue;
-      closeInterruptedToolCalls(this.store, agent.id, NOT_RUN_SERVER_STOPPED);
+      await closeInterruptedToolCalls(this.store, agent.id, NOT_RUN_SERVER_STOPPED);
     }
     return failed;
   }
@@ -165,32 +181,33 @@ export class AgentService {
    * Journaled frames are kept for the grace period after a run ends (resume across a restart),
    * then deleted: on the grace timer of each run, and here for runs a stop left behind.
    */
-  private pruneFrames(): void {
-    this.guardStore('pruning journaled frames', () => this.store.pruneRunFrames(new Date(Date.now() - this.graceMs).toISOString()));
+  private async pruneFrames(): Promise<void> {
+    await this.guardStore('pruning journaled frames', () => this.store.pruneRunFrames(new Date(Date.now() - this.graceMs).toISOString()));
     if (this.pruneTimer) clearTimeout(this.pruneTimer);
     this.pruneTimer = setTimeout(() => {
       this.pruneTimer = null;
-      this.guardStore('pruning journaled frames', () => this.store.pruneRunFrames(new Date(Date.now() - this.graceMs).toISOString()));
+      void this.guardStore('pruning journaled frames', () => this.store.pruneRunFrames(new Date(Date.now() - this.graceMs).toISOString()));
     }, this.graceMs + 1000);
     this.pruneTimer.unref();
   }
 
-  private guardStore(what: string, fn: () => void): void {
+  /** A store call whose failure is reported, not thrown (never rejects). */
+  private async guardStore(what: string, fn: () => Promise<unknown>): Promise<void> {
     try {
-      fn();
+      await fn();
     } catch (err) {
       this.o.warn?.(`${what} failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
   /** Ends the store refused are tried again before the agents change (cheap when there are none). */
-  private writePendingEnds(): void {
-    if (this.finisher.pendingCount > 0) this.finisher.retry();
+  private async writePendingEnds(): Promise<void> {
+    if (this.finisher.pendingCount > 0) await this.finisher.retry();
   }
 
-  ensureDemoAgent(): AgentRecord {
+  async ensureDemoAgent(): Promise<AgentRecord> {
     return (
-      this.store.getAgentByName('demo') ??
+      (await this.store.getAgentByName('demo')) ??
       this.createAgent({
         name: 'demo',
         system:
@@ -201,10 +218,10 @@ export class AgentService {
     );
   }
 
-  createAgent(input: CreateAgentInput): AgentRecord {
+  async createAgent(input: CreateAgentInput): Promise<AgentRecord> {
     const name = input.name.trim();
     if (!name) throw new ServiceError('invalid_request', 'an agent needs a name');
-    if (this.store.getAgentByName(name)) throw new ServiceError('conflict', `an agent named "${name}" exists already`);
+    if (await this.store.getAgentByName(name)) throw new ServiceError('conflict', `an agent named "${name}" exists already`);
     const tools = input.tools ?? DEMO_TOOLS;
     try {
       toolDefinitions(tools);
@@ -254,42 +271,42 @@ export class AgentService {
       createdAt: now,
       updatedAt: now,
     };
-    this.store.transaction(() => {
-      this.store.createAgent(agent);
-      for (const b of blocks) this.store.putBlock(b);
+    await this.store.transaction(async (tx) => {
+      await tx.createAgent(agent);
+      for (const b of blocks) await tx.putBlock(b);
     });
     return agent;
   }
 
   /** An agent's core memory blocks, in creation order. */
-  listBlocks(idOrName: string): MemoryBlock[] {
-    return this.store.listBlocks(this.getAgent(idOrName).id);
+  async listBlocks(idOrName: string): Promise<MemoryBlock[]> {
+    return this.store.listBlocks((await this.getAgent(idOrName)).id);
   }
 
-  getBlock(idOrName: string, label: string): MemoryBlock {
-    const agent = this.getAgent(idOrName);
-    const block = this.store.getBlock(agent.id, label);
+  async getBlock(idOrName: string, label: string): Promise<MemoryBlock> {
+    const agent = await this.getAgent(idOrName);
+    const block = await this.store.getBlock(agent.id, label);
     if (!block) throw new ServiceError('not_found', `agent ${agent.id} has no memory block "${label}"`);
     return block;
   }
 
   /** Changes a block found by label; its next step's system prompt shows it. */
-  updateBlock(idOrName: string, label: string, patch: BlockPatch): MemoryBlock {
-    const block = this.getBlock(idOrName, label);
+  async updateBlock(idOrName: string, label: string, patch: BlockPatch): Promise<MemoryBlock> {
+    const block = await this.getBlock(idOrName, label);
     const next: MemoryBlock = { ...block, ...patch, updatedAt: new Date().toISOString() };
     checkBlockFits(next);
     if (next.label !== block.label) throw new ServiceError('invalid_request', 'renaming a memory block is not served: its label names it');
-    this.store.putBlock(next);
+    await this.store.putBlock(next);
     return next;
   }
 
   /** Change an agent's configuration; not while a run holds it. */
-  updateAgent(idOrName: string, patch: Partial<Pick<AgentRecord, 'name' | 'model' | 'system' | 'tools' | 'requiresApprovalTools' | 'tags' | 'maxSteps'>>): AgentRecord {
-    this.writePendingEnds();
-    const agent = this.getAgent(idOrName);
+  async updateAgent(idOrName: string, patch: Partial<Pick<AgentRecord, 'name' | 'model' | 'system' | 'tools' | 'requiresApprovalTools' | 'tags' | 'maxSteps'>>): Promise<AgentRecord> {
+    await this.writePendingEnds();
+    const agent = await this.getAgent(idOrName);
     if (agent.state === 'running') throw new ServiceError('conflict', `agent ${agent.id} is busy with run ${agent.activeRunId}`);
     const next = { ...agent, ...patch };
-    if (patch.name !== undefined && patch.name !== agent.name && this.store.getAgentByName(patch.name)) {
+    if (patch.name !== undefined && patch.name !== agent.name && (await this.store.getAgentByName(patch.name))) {
       throw new ServiceError('conflict', `an agent named "${patch.name}" exists already`);
     }
     try {
@@ -301,11 +318,11 @@ export class AgentService {
     // the approval endpoint afterwards).
     const added = next.tools.filter((t) => !agent.tools.includes(t));
     next.requiresApprovalTools = [...new Set([...next.requiresApprovalTools, ...approvalByDefault(added)])].filter((t) => next.tools.includes(t));
-    this.store.updateAgentConfig(next);
+    await this.store.updateAgentConfig(next);
     // In every conversation: a call waiting for approval of a removed tool is denied.
-    this.denyRemovedToolCalls({ agent, conversationId: null }, next.tools);
-    for (const c of this.conversationsOf(agent.id)) {
-      if (c.state === 'awaitingApproval') this.denyRemovedToolCalls(this.thread(agent.id, c.id), next.tools);
+    await this.denyRemovedToolCalls(await this.thread(agent.id, null), next.tools);
+    for (const c of await this.conversationsOf(agent.id)) {
+      if (c.state === 'awaitingApproval') await this.denyRemovedToolCalls(await this.thread(agent.id, c.id), next.tools);
     }
     return this.getAgent(agent.id);
   }
@@ -315,45 +332,50 @@ export class AgentService {
    * is closed at once (every call answered, the agent idle); otherwise the denial is kept on the
    * pending call and recorded when the turn goes on, so the history keeps one tool_result turn.
    */
-  private denyRemovedToolCalls(thread: Thread, tools: readonly string[]): void {
+  private async denyRemovedToolCalls(thread: Thread, tools: readonly string[]): Promise<void> {
     const agent = thread.agent;
     if (agent.state !== 'awaitingApproval') return;
     // A client tool is the client's, not the agent's: removing an agent tool of its name changes nothing.
     const removed = new Set(agent.pendingToolCalls.filter((p) => p.denied === undefined && !p.clientTool && !tools.includes(p.name)).map((p) => p.toolCallId));
     if (removed.size === 0) return;
     const pending = agent.pendingToolCalls.map((p) => (removed.has(p.toolCallId) ? { ...p, requiresApproval: false, denied: TOOL_REMOVED } : p));
-    if (pending.some((p) => p.requiresApproval)) {
-      this.setTurnState(thread, 'awaitingApproval', agent.activeRunId, pending);
+    const stillAwaiting = pending.some((p) => p.requiresApproval);
+    const event: AgentEvent = { type: 'APPROVALS_WITHDRAWN', stillAwaiting };
+    if (stillAwaiting) {
+      await this.moveTurn(this.store, thread, event, agent.activeRunId, pending, 'the tool calls awaiting approval');
       return;
     }
-    const runId = agent.activeRunId ?? this.store.listRuns(agent.id, 1, thread.conversationId)[0]?.id;
-    if (runId) closeToolCalls(this.store, agent.id, runId, pending.map((p) => ({ toolCallId: p.toolCallId, output: p.denied ?? APPROVAL_CALLS_REMOVED, status: 'error', name: p.name })));
-    this.setTurnState(thread, 'idle', null, []);
+    const runId = agent.activeRunId ?? (await this.store.listRuns(agent.id, 1, thread.conversationId))[0]?.id;
+    // Only the request that closes the turn writes the denials.
+    await this.store.transaction(async (tx) => {
+      await this.moveTurn(tx, thread, event, null, [], 'the tool calls awaiting approval');
+      if (runId) await closeToolCalls(tx, agent.id, runId, pending.map((p) => ({ toolCallId: p.toolCallId, output: p.denied ?? APPROVAL_CALLS_REMOVED, status: 'error', name: p.name })));
+    });
   }
 
   /** The agent's other conversations, every page. */
-  private conversationsOf(agentId: string): ConversationRecord[] {
+  private async conversationsOf(agentId: string): Promise<ConversationRecord[]> {
     const out: ConversationRecord[] = [];
     for (let after: string | undefined; ; ) {
-      const page = this.store.pageConversations({ limit: 500, order: 'asc', after }, { agentId });
+      const page = await this.store.pageConversations({ limit: 500, order: 'asc', after }, { agentId });
       if ('unknownCursor' in page || page.items.length === 0) return out;
       out.push(...page.items);
       after = page.items[page.items.length - 1]!.id;
     }
   }
 
-  deleteAgent(idOrName: string): void {
-    this.writePendingEnds();
-    const agent = this.getAgent(idOrName);
+  async deleteAgent(idOrName: string): Promise<void> {
+    await this.writePendingEnds();
+    const agent = await this.getAgent(idOrName);
     if (agent.state === 'running') throw new ServiceError('conflict', `agent ${agent.id} is busy with run ${agent.activeRunId}; cancel it first`);
     const busy = [...this.live.entries()].find(([, r]) => r.agentId === agent.id);
     if (busy) throw new ServiceError('conflict', `agent ${agent.id} is busy with run ${busy[0]} of conversation ${busy[1].conversationId}; cancel it first`);
-    this.store.deleteAgent(agent.id);
+    await this.store.deleteAgent(agent.id);
   }
 
   /** By id, or by name for convenience (`demo`); as its runs' ends leave it, even if one is not written yet. */
-  getAgent(idOrName: string): AgentRecord {
-    const agent = this.store.getAgent(idOrName) ?? this.store.getAgentByName(idOrName);
+  async getAgent(idOrName: string): Promise<AgentRecord> {
+    const agent = (await this.store.getAgent(idOrName)) ?? (await this.store.getAgentByName(idOrName));
     if (!agent) throw new ServiceError('not_found', `no agent "${idOrName}"`);
     return this.finisher.view(agent);
   }
@@ -363,17 +385,17 @@ export class AgentService {
     return this.finisher.view(agent);
   }
 
-  createConversation(agentIdOrName: string, summary: string | null): ConversationRecord {
-    const agent = this.getAgent(agentIdOrName);
+  async createConversation(agentIdOrName: string, summary: string | null): Promise<ConversationRecord> {
+    const agent = await this.getAgent(agentIdOrName);
     const now = new Date().toISOString();
     const c: ConversationRecord = { id: `conv-${randomUUID()}`, agentId: agent.id, summary, state: 'idle', activeRunId: null, pendingToolCalls: [], createdAt: now, updatedAt: now };
-    this.store.createConversation(c);
+    await this.store.createConversation(c);
     return c;
   }
 
   /** As its runs' ends leave it, even if one is not written yet. */
-  getConversation(id: string): ConversationRecord {
-    const c = this.store.getConversation(id);
+  async getConversation(id: string): Promise<ConversationRecord> {
+    const c = await this.store.getConversation(id);
     if (!c) throw new ServiceError('not_found', `no conversation "${id}"`);
     return this.viewConversation(c);
   }
@@ -382,40 +404,52 @@ export class AgentService {
     return this.finisher.view(c);
   }
 
-  updateConversation(id: string, summary: string | null): ConversationRecord {
-    this.getConversation(id);
-    this.store.updateConversationSummary(id, summary);
+  async updateConversation(id: string, summary: string | null): Promise<ConversationRecord> {
+    await this.getConversation(id);
+    await this.store.updateConversationSummary(id, summary);
     return this.getConversation(id);
   }
 
   /** With its runs and messages; not while a run holds it. */
-  deleteConversation(id: string): void {
-    this.writePendingEnds();
-    const c = this.getConversation(id);
+  async deleteConversation(id: string): Promise<void> {
+    await this.writePendingEnds();
+    const c = await this.getConversation(id);
     if (c.state === 'running') throw new ServiceError('conflict', `conversation ${c.id} is busy with run ${c.activeRunId}; cancel it first`);
-    this.store.deleteConversation(c.id);
+    await this.store.deleteConversation(c.id);
   }
 
   /** The agent, or its conversation `conversationId`, with that conversation's turn state. */
-  private thread(agentIdOrName: string, conversationId: string | null): Thread {
-    const agent = this.getAgent(agentIdOrName);
-    if (conversationId === null) return { agent, conversationId: null };
-    const c = this.getConversation(conversationId);
+  private async thread(agentIdOrName: string, conversationId: string | null): Promise<Thread> {
+    const stored = (await this.store.getAgent(agentIdOrName)) ?? (await this.store.getAgentByName(agentIdOrName));
+    if (!stored) throw new ServiceError('not_found', `no agent "${agentIdOrName}"`);
+    const agent = this.finisher.view(stored);
+    if (conversationId === null) return { agent, conversationId: null, stored: { state: stored.state, activeRunId: stored.activeRunId } };
+    const c = await this.store.getConversation(conversationId);
+    if (!c) throw new ServiceError('not_found', `no conversation "${conversationId}"`);
     if (c.agentId !== agent.id) throw new ServiceError('not_found', `agent ${agent.id} has no conversation "${conversationId}"`);
-    return { agent: { ...agent, state: c.state, activeRunId: c.activeRunId, pendingToolCalls: c.pendingToolCalls }, conversationId: c.id };
+    const v = this.finisher.view(c);
+    return { agent: { ...agent, state: v.state, activeRunId: v.activeRunId, pendingToolCalls: v.pendingToolCalls }, conversationId: c.id, stored: { state: c.state, activeRunId: c.activeRunId } };
   }
 
-  private setTurnState(t: Thread, state: AgentState, activeRunId: string | null, pending: PendingToolCall[]): void {
-    if (t.conversationId) this.store.setConversationState(t.conversationId, state, activeRunId, pending);
-    else this.store.setAgentState(t.agent.id, state, activeRunId, pending);
+  /**
+   * The one way a conversation's turn state changes here: the agent chart's move for `event` from
+   * the state read (`thread`), compare-and-set in the store against that read. When another
+   * request (of this instance or another) changed it meanwhile, nothing is written: conflict.
+   */
+  private async moveTurn(tx: Store, thread: Thread, event: AgentEvent, activeRunId: string | null, pendingToolCalls: PendingToolCall[], what: string): Promise<void> {
+    const from = thread.agent.state;
+    const to = agentNext(from, event);
+    if (to === null) throw new ServiceError('conflict', `${this.describe(thread)} is ${from}: ${event.type} is not allowed there`);
+    const won = await tx.casTurnState({ agentId: thread.agent.id, conversationId: thread.conversationId }, thread.stored, { state: to, activeRunId, pendingToolCalls });
+    if (!won) throw new ServiceError('conflict', `${this.describe(thread)} changed meanwhile (another request won): ${what} did not apply; read it again`);
   }
 
   private describe(t: Thread): string {
     return t.conversationId ? `conversation ${t.conversationId}` : `agent ${t.agent.id}`;
   }
 
-  getRun(runId: string): RunRecord {
-    const run = this.store.getRun(runId);
+  async getRun(runId: string): Promise<RunRecord> {
+    const run = await this.store.getRun(runId);
     if (!run) throw new ServiceError('not_found', `no run "${runId}"`);
     return run;
   }
@@ -429,11 +463,16 @@ export class AgentService {
    * A run's state changes in order: the live log's (the newest, not all written yet) while the
    * run is in memory, else the stored ones.
    */
-  runTransitions(runId: string): RunTransition[] {
-    this.getRun(runId); // not_found when unknown
+  async runTransitions(runId: string): Promise<RunTransition[]> {
+    await this.getRun(runId); // not_found when unknown
     const log = this.runLog(runId);
     if (log && log.transitions.length > 0) return [...log.transitions];
     return this.store.listRunTransitions(runId);
+  }
+
+  /** Reports a problem that is nobody's request's answer (e.g. a cancel after a client hung up). */
+  warn(message: string): void {
+    this.o.warn?.(message);
   }
 
   /** The Anthropic models this instance's key can use, in Letta's shape. */
@@ -453,15 +492,15 @@ export class AgentService {
    * `clientTools`: the turn's client-side tools (Letta's `client_tools`), offered for this run
    * only. `conversationId`: another conversation of the agent (null: its default one).
    */
-  startRun(
+  async startRun(
     agentIdOrName: string,
     request: RunRequest,
     maxSteps?: number,
     clientTools: readonly ClientTool[] = [],
     conversationId: string | null = null,
-  ): { runId: string; agentId: string; log: RunLog } {
-    this.writePendingEnds();
-    const thread = this.thread(agentIdOrName, conversationId);
+  ): Promise<{ runId: string; agentId: string; log: RunLog }> {
+    await this.writePendingEnds();
+    const thread = await this.thread(agentIdOrName, conversationId);
     const agent = thread.agent;
     const who = this.describe(thread);
     // The agent chart decides whether this turn may start (one run at a time per conversation; approvals first).
@@ -476,9 +515,10 @@ export class AgentService {
     const decided = this.plan(agent, request);
     const runId = newRunId();
     const now = new Date().toISOString();
-    // All or nothing: a refused write leaves no run `running` and no agent held (the caller gets the error).
-    this.store.transaction(() => {
-      this.store.createRun({
+    // All or nothing: a refused write, or a compare-and-set another request won, leaves no run
+    // and no agent held (the caller gets the error).
+    await this.store.transaction(async (tx) => {
+      await tx.createRun({
         id: runId,
         agentId: agent.id,
         ...(thread.conversationId ? { conversationId: thread.conversationId } : {}),
@@ -488,10 +528,12 @@ export class AgentService {
         error: null,
         createdAt: now,
         completedAt: null,
+        ownerId: this.instanceId,
       });
-      this.setTurnState(thread, 'running', runId, agent.pendingToolCalls);
-      if (request.kind === 'user') closeInterruptedToolCalls(this.store, agent.id, 'not run: the run that made this call ended without its result', thread.conversationId);
-      this.recordInput(agent, runId, request);
+      const event: AgentEvent = { type: request.kind === 'user' ? 'USER_MESSAGE' : 'DECISION' };
+      await this.moveTurn(tx, thread, event, runId, agent.pendingToolCalls, request.kind === 'user' ? 'the message did not start a run' : 'the decision');
+      if (request.kind === 'user') await closeInterruptedToolCalls(tx, agent.id, 'not run: the run that made this call ended without its result', thread.conversationId);
+      await this.recordInput(tx, agent, runId, request);
     });
 
     const log = new RunLog(runId, agent.id);
@@ -506,12 +548,18 @@ export class AgentService {
       clientTools,
       conversationId: thread.conversationId,
       settle: (end) => this.finisher.settle(end),
-      onFinished: () => this.release(runId),
+      // Its state changes written too (the store may be closed once no run is live).
+      onFinished: () => {
+        transitions
+          .settled()
+          .then(() => this.release(runId))
+          .catch((err: unknown) => this.o.warn?.(`run ${runId}: releasing it failed: ${err instanceof Error ? err.message : String(err)}`));
+      },
       onWarning: (m) => this.o.warn?.(m),
     });
     // The run's and its step's active states, from XState inspection: into the log (inspectors
     // get them live) and, in batches, into the store (any run can be replayed later).
-    const transitions = new TransitionJournal(this.store, log, (m) => this.o.warn?.(m));
+    const transitions: TransitionJournal = new TransitionJournal(this.store, log, (m) => this.o.warn?.(m));
     const trackStates = runStateInspector((state) => {
       if (log.setState(state)) transitions.changed(state);
     });
@@ -569,7 +617,7 @@ export class AgentService {
     });
   }
 
-  private recordInput(agent: AgentRecord, runId: string, request: RunRequest): void {
+  private async recordInput(tx: Store, agent: AgentRecord, runId: string, request: RunRequest): Promise<void> {
     const id = newMessageId();
     const base = { id, date: isoSeconds(), otid: otidFor(id, 0), run_id: runId, step_id: null };
     if (request.kind === 'user') {
@@ -580,8 +628,8 @@ export class AgentService {
         const b = { ...base, id: mid, otid: otidFor(mid, 0) };
         return m.role === 'user' ? { ...b, message_type: 'user_message', content: m.text } : { ...b, message_type: 'assistant_message', content: m.text };
       });
-      this.store.appendMessages(runId, agent.id, messages);
-      this.store.appendHistory(agent.id, runId, inputs.map((m) => ({ role: m.role, content: [{ type: 'text', text: m.text }] })));
+      await tx.appendMessages(runId, agent.id, messages);
+      await tx.appendHistory(agent.id, runId, inputs.map((m) => ({ role: m.role, content: [{ type: 'text', text: m.text }] })));
     } else {
       const msg: ApprovalResponseMessage = {
         ...base,
@@ -592,18 +640,18 @@ export class AgentService {
             : { type: 'approval', tool_call_id: a.tool_call_id, approve: a.approve, reason: a.reason ?? null },
         ),
       };
-      this.store.appendMessages(runId, agent.id, [msg]);
+      await tx.appendMessages(runId, agent.id, [msg]);
     }
   }
 
   /** Cancel one run. Idempotent: a finished run answers with its final status and nothing changes. */
-  cancelRun(runId: string): { run_id: string; cancelled: boolean; status: string } {
+  async cancelRun(runId: string): Promise<{ run_id: string; cancelled: boolean; status: string }> {
     const live = this.live.get(runId);
     if (live) {
       live.actor.send({ type: 'CANCEL' });
-      return { run_id: runId, cancelled: true, status: this.getRun(runId).status };
+      return { run_id: runId, cancelled: true, status: (await this.getRun(runId)).status };
     }
-    const run = this.getRun(runId);
+    const run = await this.getRun(runId);
     return { run_id: runId, cancelled: false, status: run.status };
   }
 
@@ -611,9 +659,9 @@ export class AgentService {
    * Cancel what an agent is doing: its active run, or — while it awaits approval — every pending
    * tool call, denied with an error tool return so the transcript stays valid.
    */
-  cancelAgent(agentIdOrName: string, runIds?: string[], conversationId: string | null = null): { agent_id: string; cancelled_runs: string[]; denied_tool_calls: string[] } {
-    this.writePendingEnds();
-    const { agent } = this.thread(agentIdOrName, conversationId);
+  async cancelAgent(agentIdOrName: string, runIds?: string[], conversationId: string | null = null): Promise<{ agent_id: string; cancelled_runs: string[]; denied_tool_calls: string[] }> {
+    await this.writePendingEnds();
+    const { agent } = await this.thread(agentIdOrName, conversationId);
     const cancelled: string[] = [];
     // Named runs of the agent, or the live runs of this conversation.
     const targets = runIds ?? [...this.live.entries()].filter(([, r]) => r.agentId === agent.id && r.conversationId === conversationId).map(([id]) => id);
@@ -625,35 +673,42 @@ export class AgentService {
       }
     }
     const denied: string[] = [];
-    const fresh = this.thread(agent.id, conversationId);
+    const fresh = await this.thread(agent.id, conversationId);
     const a = fresh.agent;
-    const runId = a.activeRunId ?? this.store.listRuns(a.id, 1, conversationId)[0]?.id;
+    const runId = a.activeRunId ?? (await this.store.listRuns(a.id, 1, conversationId))[0]?.id;
     if (!runIds && a.state === 'awaitingApproval' && runId) {
-      closeToolCalls(this.store, a.id, runId, a.pendingToolCalls.map((p) => ({ toolCallId: p.toolCallId, output: p.denied ?? CANCELLED_WHILE_PENDING, status: 'error', name: p.name })));
+      // Only the request that wins the compare-and-set writes the denials (an approval racing
+      // this cancel either starts its run or finds the turn closed, never both).
+      await this.store.transaction(async (tx) => {
+        await this.moveTurn(tx, fresh, { type: 'CANCEL' }, null, [], 'the cancel of the pending approval');
+        await closeToolCalls(tx, a.id, runId, a.pendingToolCalls.map((p) => ({ toolCallId: p.toolCallId, output: p.denied ?? CANCELLED_WHILE_PENDING, status: 'error', name: p.name })));
+      });
       denied.push(...a.pendingToolCalls.map((p) => p.toolCallId));
-      this.setTurnState(fresh, 'idle', null, []);
     }
     return { agent_id: agent.id, cancelled_runs: cancelled, denied_tool_calls: denied };
   }
 
-  subscribe(runId: string, listener: RunLogListener, afterSeq = 0): () => void {
-    return this.streamableLog(runId).subscribe(listener, afterSeq);
+  async subscribe(runId: string, listener: RunLogListener, afterSeq = 0): Promise<() => void> {
+    return (await this.streamableLog(runId)).subscribe(listener, afterSeq);
   }
 
   /**
    * The run's live or recently ended log; not_found (saying why) when there is none. A run that
    * ended within the grace period but is not in memory (a restart) is replayed from its journal.
    */
-  streamableLog(runId: string): RunLog {
+  async streamableLog(runId: string): Promise<RunLog> {
     const log = this.runLog(runId);
     if (log) return log;
-    const run = this.getRun(runId); // not_found when unknown
+    const run = await this.getRun(runId); // not_found when unknown
     const endedAt = run.completedAt ? Date.parse(run.completedAt) : NaN;
     const left = endedAt + this.graceMs - Date.now();
-    const restored = run.status !== 'running' && left > 0 ? restoreRunLog(this.store, run) : null;
+    const restored = run.status !== 'running' && left > 0 ? await restoreRunLog(this.store, run) : null;
     if (!restored) {
       throw new ServiceError('not_found', `run ${runId} ended at ${run.completedAt ?? '?'} and its stream is no longer kept (grace period ${Math.round(this.graceMs / 1000)} s); read its messages instead`);
     }
+    // Another request may have restored it meanwhile: keep one.
+    const kept = this.runLog(runId);
+    if (kept) return kept;
     this.retain(runId, restored, left);
     return restored;
   }
@@ -670,7 +725,7 @@ export class AgentService {
   private retain(runId: string, log: RunLog, ms: number): void {
     const timer = setTimeout(() => {
       this.ended.delete(runId);
-      this.guardStore(`run ${runId}: deleting its journaled frames`, () => this.store.deleteRunFrames(runId));
+      void this.guardStore(`run ${runId}: deleting its journaled frames`, () => this.store.deleteRunFrames(runId));
     }, ms);
     timer.unref();
     this.ended.set(runId, { log, timer });
@@ -693,12 +748,12 @@ export class AgentService {
   }
 
   /** Server shutdown: every live run is cancelled through the same transition and finalizer. */
-  shutdown(): number {
+  async shutdown(): Promise<number> {
     const ids = [...this.live.keys()];
     for (const id of ids) this.live.get(id)?.actor.send({ type: 'CANCEL' });
     for (const { timer } of this.ended.values()) clearTimeout(timer);
     this.ended.clear();
-    this.finisher.retry();
+    await this.finisher.retry();
     this.finisher.close();
     if (this.pruneTimer) clearTimeout(this.pruneTimer);
     return ids.length;

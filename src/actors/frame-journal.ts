@@ -18,6 +18,8 @@ export class FrameJournal implements RunLogListener {
   private unwritten = 0;
   private readonly timer = new FlushTimer(JOURNAL_FLUSH_MS, () => this.flush());
   private failed = false;
+  /** The batches being written, one after another (each claims its frames when it is taken). */
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
@@ -44,18 +46,30 @@ export class FrameJournal implements RunLogListener {
     this.timer.disarm();
   }
 
-  /** Writes every frame not written yet (no-op when there is none, or after a refused batch). */
+  /**
+   * Takes every frame not taken yet as a batch, written after the batches before it (no-op when
+   * there is none, or after a refused batch: the journal stops, so nothing needs taking back).
+   */
   flush(): void {
     this.timer.disarm();
     if (this.unwritten === 0 || this.failed) return;
     const batch = this.log.entriesAfter(this.written);
-    try {
-      this.store.appendRunFrames(this.log.runId, batch);
-      this.written += batch.length;
-      this.unwritten = 0;
-    } catch (err) {
-      this.stop();
-      this.onFault(err);
-    }
+    this.written += batch.length;
+    this.unwritten = 0;
+    this.writing = this.writing.then(async () => {
+      if (this.failed) return;
+      try {
+        await this.store.appendRunFrames(this.log.runId, batch);
+      } catch (err) {
+        if (this.failed) return;
+        this.stop();
+        this.onFault(err);
+      }
+    });
+  }
+
+  /** Resolves once every batch taken so far is written (or refused, and reported). Never rejects. */
+  settled(): Promise<void> {
+    return this.writing;
   }
 }

@@ -17,7 +17,7 @@ import type { RunLog } from './run-log.js';
 import { agentMemory } from './agent-memory.js';
 import { buildRequest } from './request.js';
 import type { ToolRunnerInput, ToolRunnerOutput } from './tool-runner.js';
-import type { UpstreamInput } from './upstream.js';
+import type { UpstreamInput, UpstreamRequest } from './upstream.js';
 
 /** A tool call the tool phase will settle: run it, record a denial, or take the client's result. */
 export type PlannedCall =
@@ -40,9 +40,9 @@ export interface RunDriverOptions {
   conversationId?: string | null;
   /** The turn's client tools: offered to the model; a call to one awaits the client's tool return. */
   clientTools?: readonly ClientTool[];
-  /** Writes the run's end (or keeps it for retry); returns the end that stands. */
-  settle(end: RunEnding): RunEnding;
-  /** Called once, after the finalizer. */
+  /** Writes the run's end (or keeps it for retry); resolves to the end that stands. Never rejects. */
+  settle(end: RunEnding): Promise<RunEnding>;
+  /** Called once, after the finalizer's writes and the run's last frame. */
   onFinished(status: string): void;
   onWarning?(message: string): void;
 }
@@ -52,6 +52,11 @@ const CANCELLED_RESULT = 'cancelled: the run was cancelled before this tool call
 /**
  * The real RunIO: persistence, history, the upstream request and the tool phase of one run.
  * The run machine decides when; this does. Its finalizer is idempotent and never throws.
+ *
+ * The machine's actions are synchronous and the store is not: a step's write and the run's end
+ * go into a serial write queue (a promise chain) in the order the machine made them. Whatever
+ * needs them done waits for the queue first: the tool phase (which fails the run if the step
+ * could not be stored), the next step's request (which reads the history) and the run's end.
  */
 export class RunDriver implements RunIO {
   private step: StepOptions | null = null;
@@ -77,6 +82,8 @@ export class RunDriver implements RunIO {
   /** Tool calls of a step the store refused: shown to the client, never in the history. */
   private readonly unstoredCalls: Array<{ id: string; name: string }> = [];
   private readonly clientToolNames: ReadonlySet<string>;
+  /** The run's writes, one after another; never rejects (a failed write is a fault of the run). */
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: RunDriverOptions) {
     this.planned = o.decided;
@@ -115,7 +122,7 @@ export class RunDriver implements RunIO {
   upstreamInput(): Omit<UpstreamInput, 'run'> {
     return {
       client: this.o.client,
-      request: buildRequest(this.o.agent, this.o.store.getHistory(this.o.agent.id, this.o.conversationId ?? null), this.o.clientTools, this.o.store.listBlocks(this.o.agent.id)),
+      request: () => this.upstreamRequest(),
       onFrame: (frame: StreamedMessage) => {
         // A new part: the previous one is complete, journal it now.
         if (frame.otid !== this.lastOtid) {
@@ -128,6 +135,19 @@ export class RunDriver implements RunIO {
     };
   }
 
+  /** The step's request, once the run's writes so far (the history it continues) are done. */
+  private async upstreamRequest(): Promise<UpstreamRequest> {
+    await this.drain();
+    try {
+      const history = await this.o.store.getHistory(this.o.agent.id, this.o.conversationId ?? null);
+      const blocks = await this.o.store.listBlocks(this.o.agent.id);
+      return buildRequest(this.o.agent, history, this.o.clientTools, blocks);
+    } catch (err) {
+      this.noteFault('reading the history', err);
+      throw err;
+    }
+  }
+
   storeFailure(): string | null {
     return this.fault;
   }
@@ -138,16 +158,23 @@ export class RunDriver implements RunIO {
     addUsage(this.usage, result.usage);
     if (result.error) this.error = result.error.message;
     const blocks = assistantBlocks(result);
-    // Messages and the assistant turn together, or neither: the history never names a tool call
-    // whose step was not stored.
-    const stored = this.attempt('storing the step', () =>
-      this.o.store.transaction(() => {
-        const messages = this.collector.take();
-        if (messages.length) this.o.store.appendMessages(this.o.runId, this.o.agent.id, messages);
-        if (blocks.length) this.o.store.appendHistory(this.o.agent.id, this.o.runId, [{ role: 'assistant', content: blocks }]);
-      }),
-    );
+    const messages = this.collector.take();
     this.journal.flush();
+    this.enqueue(async () => {
+      // Messages and the assistant turn together, or neither: the history never names a tool call
+      // whose step was not stored.
+      const stored = await this.attempt('storing the step', () =>
+        this.o.store.transaction(async (tx) => {
+          if (messages.length) await tx.appendMessages(this.o.runId, this.o.agent.id, messages);
+          if (blocks.length) await tx.appendHistory(this.o.agent.id, this.o.runId, [{ role: 'assistant', content: blocks }]);
+        }),
+      );
+      this.stepStored(result, stored);
+    });
+  }
+
+  /** What the tool phase and the run's end owe the step's tool calls, once its write is settled. */
+  private stepStored(result: StepResult, stored: boolean): void {
     if (!stored) {
       // Not in the history, so no tool_result is owed; the client still gets each call closed.
       for (const call of allToolCalls(result)) this.unstoredCalls.push({ id: call.id, name: call.name });
@@ -171,12 +198,10 @@ export class RunDriver implements RunIO {
   }
 
   toolInput(): ToolRunnerInput {
-    const calls = this.planned;
-    this.planned = [];
     const stop = new AbortController();
     this.stopController = stop;
     // Aborted by a cancel (stopTools) or when the actor is stopped (e.g. the run machine crashed).
-    return { run: (signal) => this.runTools(calls, AbortSignal.any([signal, stop.signal])) };
+    return { run: (signal) => this.runTools(AbortSignal.any([signal, stop.signal])) };
   }
 
   stopTools(): void {
@@ -188,7 +213,12 @@ export class RunDriver implements RunIO {
    * cancelled by executeTool without running, one that finished (or could not be stopped) keeps
    * its result — recorded in frames, messages and history like any other.
    */
-  private async runTools(calls: PlannedCall[], signal: AbortSignal): Promise<ToolRunnerOutput> {
+  private async runTools(signal: AbortSignal): Promise<ToolRunnerOutput> {
+    // The calls are the step's once its write is settled; a write it could not make fails the run.
+    await this.drain();
+    if (this.fault) throw new Error(this.fault);
+    const calls = this.planned;
+    this.planned = [];
     let endsTurn = false;
     for (const call of calls) {
       let status: 'success' | 'error';
@@ -213,17 +243,17 @@ export class RunDriver implements RunIO {
         status = outcome.status;
         output = outcome.output;
       }
-      this.recordToolResult(call.id, status, output);
+      await this.recordToolResult(call.id, status, output);
     }
-    this.flushToolResults();
+    await this.flushToolResults(this.o.store);
     return { endsTurn };
   }
 
-  private recordToolResult(toolCallId: string, status: 'success' | 'error', output: string): void {
+  private async recordToolResult(toolCallId: string, status: 'success' | 'error', output: string): Promise<void> {
     const frame = this.showToolResult(toolCallId, status, output);
-    // In the tool phase a refused write rejects the phase: the run fails.
-    if (frame) this.mustStore('storing a tool return', () => this.o.store.appendMessages(this.o.runId, this.o.agent.id, [frame]));
     this.journal.flush();
+    // In the tool phase a refused write rejects the phase: the run fails.
+    if (frame) await this.mustStore('storing a tool return', () => this.o.store.appendMessages(this.o.runId, this.o.agent.id, [frame]));
   }
 
   /** Streams a call's tool return and queues its tool_result; null when the call is settled already. */
@@ -242,16 +272,44 @@ export class RunDriver implements RunIO {
 
 
   /** The tool results go to the history as one user turn; kept for another try if the store refuses. */
-  private flushToolResults(): void {
+  private async flushToolResults(store: Store): Promise<void> {
     if (this.toolResults.length === 0) return;
     const content = this.toolResults;
-    this.mustStore('storing tool results', () => this.o.store.appendHistory(this.o.agent.id, this.o.runId, [{ role: 'user', content }]));
+    await this.mustStore('storing tool results', () => store.appendHistory(this.o.agent.id, this.o.runId, [{ role: 'user', content }]));
     this.toolResults = [];
   }
 
+  /**
+   * Synchronous to the machine and idempotent: the end is queued after the run's writes, and
+   * its stop_reason frame (exactly one, also when the store refuses) follows the end that stands.
+   */
   finalize(_status: 'completed' | 'failed' | 'cancelled', reason: StopReasonType): void {
     if (this.finalized) return;
     this.finalized = true;
+    this.enqueue(() => this.finish(reason));
+  }
+
+  private async finish(reason: StopReasonType): Promise<void> {
+    let end: RunEnding | null = null;
+    try {
+      end = await this.settleEnd(reason);
+    } catch (err) {
+      this.o.onWarning?.(`run ${this.o.runId}: ending the run failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const stopReason = end?.stopReason ?? 'error';
+    this.guard('closing its stream', () => {
+      this.o.log.error = end ? end.error : 'ending the run failed';
+      this.o.log.append({ message_type: 'stop_reason', stop_reason: stopReason });
+      this.o.log.append(usageFrame(this.usage, this.steps, [this.o.runId]));
+      this.o.log.close({ type: 'run.end', run_id: this.o.runId, status: end?.status ?? 'failed', stop_reason: stopReason });
+    });
+    await this.journal.settled(); // the last batch is written before the run lets go
+    this.guard('releasing the run', () => this.o.onFinished(end?.status ?? 'failed'));
+  }
+
+  /** Closes the run's open tool calls and writes its end; resolves to the end that stands. */
+  private async settleEnd(reason: StopReasonType): Promise<RunEnding> {
+    await this.journal.settled(); // a refused batch is a fault of the run
     // Close every tool call the model made that has no result, so the next request stays valid
     // (also the ones awaiting approval when a store error fails the run).
     const early: StopReasonType = this.fault ? 'error' : reason;
@@ -259,13 +317,15 @@ export class RunDriver implements RunIO {
     const closing = early === 'cancelled' ? CANCELLED_RESULT : `not run: the run ended with ${early}${this.fault || this.error ? ` (${this.fault ?? this.error})` : ''}`;
     for (const call of this.unstoredCalls) this.o.log.append(this.toolReturnFrame(call.id, 'error', closing, call.name));
     const returns = [...this.unresolved.keys()].filter((id) => !pending.has(id)).flatMap((id) => this.showToolResult(id, 'error', closing) ?? []);
-    // One write for all of them: a locked database costs one busy timeout here, not one per call.
-    this.attempt('storing tool results', () =>
-      this.o.store.transaction(() => {
-        if (returns.length) this.o.store.appendMessages(this.o.runId, this.o.agent.id, returns);
-        this.flushToolResults();
-      }),
-    );
+    // One write for all of them.
+    if (returns.length || this.toolResults.length) {
+      await this.attempt('storing tool results', () =>
+        this.o.store.transaction(async (tx) => {
+          if (returns.length) await tx.appendMessages(this.o.runId, this.o.agent.id, returns);
+          await this.flushToolResults(tx);
+        }),
+      );
+    }
     // Any store error makes the run `failed`: the client must not be told the turn was kept.
     const stopReason: StopReasonType = this.fault ? 'error' : reason;
     const status = runStatusFor(stopReason);
@@ -281,18 +341,29 @@ export class RunDriver implements RunIO {
       error: status === 'failed' ? (this.fault ?? this.error ?? stopReason) : null,
       pending: stopReason === 'requires_approval' ? this.pendingApproval : null,
     };
-    const end = this.o.settle(wanted);
+    const end = await this.o.settle(wanted);
     if (end !== wanted) this.journal.stop(); // the store refuses: no last batch (restoreRunLog supplies the end)
-    this.o.log.append({ message_type: 'stop_reason', stop_reason: end.stopReason });
-    this.o.log.append(usage);
-    this.o.log.close({ type: 'run.end', run_id: this.o.runId, status: end.status, stop_reason: end.stopReason });
-    this.guard('releasing the run', () => this.o.onFinished(end.status));
+    return end;
   }
 
-  /** A store write whose failure fails the run; returns whether it was made. */
-  private attempt(what: string, fn: () => void): boolean {
+  /** Queues `job` after the run's writes so far; the queue goes on whatever it does. */
+  private enqueue(job: () => Promise<void>): void {
+    this.queue = this.queue.then(job).catch((err: unknown) => this.o.onWarning?.(`run ${this.o.runId}: a write failed: ${err instanceof Error ? err.message : String(err)}`));
+  }
+
+  /** Resolves once every write queued so far (and every journaled batch) is settled. */
+  private async drain(): Promise<void> {
+    for (let seen: Promise<void> | null = null; seen !== this.queue; ) {
+      seen = this.queue;
+      await seen;
+    }
+    await this.journal.settled();
+  }
+
+  /** A store write whose failure fails the run; resolves to whether it was made. */
+  private async attempt(what: string, fn: () => Promise<unknown>): Promise<boolean> {
     try {
-      fn();
+      await fn();
       return true;
     } catch (err) {
       this.noteFault(what, err);
@@ -301,9 +372,9 @@ export class RunDriver implements RunIO {
   }
 
   /** A store write whose failure fails the run, and is rethrown (the tool phase rejects). */
-  private mustStore(what: string, fn: () => void): void {
+  private async mustStore(what: string, fn: () => Promise<unknown>): Promise<void> {
     try {
-      fn();
+      await fn();
     } catch (err) {
       this.noteFault(what, err);
       throw err;

@@ -30,6 +30,8 @@ export class RunFinisher {
   private readonly unwritten = new Map<string, RunEnding>();
   private timer: NodeJS.Timeout | null = null;
   private delay = RETRY_FIRST_MS;
+  /** The retry under way: callers share it rather than writing the same ends twice at once. */
+  private retrying: Promise<boolean> | null = null;
 
   constructor(
     private readonly store: Store,
@@ -41,9 +43,9 @@ export class RunFinisher {
    * client is told must match what will be): that failed end is kept and retried. Returns the
    * end that stands.
    */
-  settle(end: RunEnding): RunEnding {
+  async settle(end: RunEnding): Promise<RunEnding> {
     try {
-      this.write(end);
+      await this.write(end);
       return end;
     } catch (err) {
       const failed: RunEnding = {
@@ -60,11 +62,18 @@ export class RunFinisher {
     }
   }
 
-  /** Tries every unwritten end once more; true when none is left. */
-  retry(): boolean {
-    for (const [runId, end] of this.unwritten) {
+  /** Tries every unwritten end once more; true when none is left. Never rejects. */
+  retry(): Promise<boolean> {
+    this.retrying ??= this.retryOnce().finally(() => {
+      this.retrying = null;
+    });
+    return this.retrying;
+  }
+
+  private async retryOnce(): Promise<boolean> {
+    for (const [runId, end] of [...this.unwritten]) {
       try {
-        this.write(end);
+        await this.write(end);
         this.unwritten.delete(runId);
       } catch {
         break; // the store still refuses: leave the rest for the timer
@@ -97,10 +106,10 @@ export class RunFinisher {
   }
 
   /** Compare-and-set both: a run already ended, or an agent that moved on, is left as it is. */
-  private write(end: RunEnding): void {
-    this.store.transaction(() => {
-      this.store.finishRun(end.runId, end.status, end.stopReason, end.usage, end.error);
-      this.store.releaseAgent(end.agentId, end.runId, end.pending);
+  private async write(end: RunEnding): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      await tx.finishRun(end.runId, end.status, end.stopReason, end.usage, end.error);
+      await tx.releaseAgent(end.agentId, end.runId, end.pending);
     });
   }
 
@@ -108,10 +117,13 @@ export class RunFinisher {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      if (!this.retry()) {
-        this.delay = Math.min(this.delay * 2, RETRY_MAX_MS);
-        this.schedule();
-      }
+      this.retry()
+        .then((done) => {
+          if (done) return;
+          this.delay = Math.min(this.delay * 2, RETRY_MAX_MS);
+          this.schedule();
+        })
+        .catch((err: unknown) => this.warn(`retrying runs' ends failed: ${err instanceof Error ? err.message : String(err)}`));
     }, this.delay);
     this.timer.unref();
   }

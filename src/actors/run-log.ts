@@ -42,6 +42,11 @@ export class RunLog {
   private ended: RunEnd | null = null;
   /** Every change of the run's active states, in order (the last one is the current state). */
   private readonly changes: RunTransition[] = [];
+  /**
+   * The run's error text once its end is settled (set before its stop_reason frame), so a reader
+   * of that frame can tell it without asking the store.
+   */
+  error: string | null = null;
 
   constructor(
     readonly runId: string,

@@ -19,9 +19,9 @@ const STOP_PREFIX = '{"message_type":"stop_reason"';
  * never reached it (its thinking may be unsigned), and dangling tool calls of earlier steps are
  * closed by the caller.
  */
-export function recoverInterruptedRun(store: Store, run: RunRecord, reason: string): void {
-  const frames = store.listRunFrames(run.id);
-  const stored = store.listRunMessages(run.id);
+export async function recoverInterruptedRun(store: Store, run: RunRecord, reason: string): Promise<void> {
+  const frames = await store.listRunFrames(run.id);
+  const stored = await store.listRunMessages(run.id);
   const storedParts = new Set(stored.map((m) => m.otid));
   const calls = new Map<string, { stepId: string | null; name: string | null }>(); // tool_call_id → its step and tool
   const returned = new Set<string>();
@@ -47,12 +47,12 @@ export function recoverInterruptedRun(store: Store, run: RunRecord, reason: stri
     .map(([callId, call]) => toolReturnMessage(run.id, call.stepId, { toolCallId: callId, output: `not run: ${reason}`, status: 'error', name: call.name }));
   let seq = frames.length ? (frames[frames.length - 1] as StoredFrame).seq : 0;
   const tail: LettaFrame[] = [...closings, { message_type: 'stop_reason', stop_reason: 'error' }, usageFrame(zeroUsage(), steps.size, [run.id])];
-  store.transaction(() => {
-    store.appendMessages(run.id, run.agentId, [...collector.take(), ...closings]);
-    store.appendRunFrames(run.id, tail.map((f) => stamp(f, run.id, ++seq)));
+  await store.transaction(async (tx) => {
+    await tx.appendMessages(run.id, run.agentId, [...collector.take(), ...closings]);
+    await tx.appendRunFrames(run.id, tail.map((f) => stamp(f, run.id, ++seq)));
     // Its replay ends where the run did: failed, after the frames that close it.
-    const last = store.listRunTransitions(run.id).at(-1);
-    store.appendRunTransitions(run.id, [{ seq: (last?.seq ?? 0) + 1, at: new Date().toISOString(), run: 'failed', step: null, seqId: seq }]);
+    const last = (await tx.listRunTransitions(run.id)).at(-1);
+    await tx.appendRunTransitions(run.id, [{ seq: (last?.seq ?? 0) + 1, at: new Date().toISOString(), run: 'failed', step: null, seqId: seq }]);
   });
 }
 
@@ -60,9 +60,9 @@ export function recoverInterruptedRun(store: Store, run: RunRecord, reason: stri
  * An ended run's log rebuilt from its journal, or null when nothing was journaled. A journal cut
  * short after the run's end was written (a crash in between) gets the end the run record has.
  */
-export function restoreRunLog(store: Store, run: RunRecord): RunLog | null {
+export async function restoreRunLog(store: Store, run: RunRecord): Promise<RunLog | null> {
   const entries: LogEntry[] = [];
-  for (const f of store.listRunFrames(run.id)) {
+  for (const f of await store.listRunFrames(run.id)) {
     if (f.seq !== entries.length + 1) break; // only the gapless prefix: seq_ids are positions
     entries.push(f);
   }
@@ -74,7 +74,9 @@ export function restoreRunLog(store: Store, run: RunRecord): RunLog | null {
     if (u) Object.assign(usage, u);
     for (const f of [{ message_type: 'stop_reason', stop_reason: stopReason } as const, usage]) entries.push(stamp(f, run.id, entries.length + 1));
   }
-  return RunLog.restore(run.id, run.agentId, entries, { type: 'run.end', run_id: run.id, status: run.status, stop_reason: stopReason });
+  const log = RunLog.restore(run.id, run.agentId, entries, { type: 'run.end', run_id: run.id, status: run.status, stop_reason: stopReason });
+  log.error = run.error;
+  return log;
 }
 
 function zeroUsage() {

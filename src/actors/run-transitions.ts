@@ -54,6 +54,7 @@ export class TransitionJournal {
   private written = 0;
   private readonly timer = new FlushTimer(JOURNAL_FLUSH_MS, () => this.flush());
   private failed = false;
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
@@ -73,12 +74,20 @@ export class TransitionJournal {
     if (this.failed) return;
     const batch = this.log.transitionsAfter(this.written);
     if (batch.length === 0) return;
-    try {
-      this.store.appendRunTransitions(this.log.runId, batch);
-      this.written += batch.length;
-    } catch (err) {
-      this.failed = true;
-      this.warn(`run ${this.log.runId}: recording its state changes failed (its replay will be incomplete): ${err instanceof Error ? err.message : String(err)}`);
-    }
+    this.written += batch.length;
+    this.writing = this.writing.then(async () => {
+      if (this.failed) return;
+      try {
+        await this.store.appendRunTransitions(this.log.runId, batch);
+      } catch (err) {
+        this.failed = true;
+        this.warn(`run ${this.log.runId}: recording its state changes failed (its replay will be incomplete): ${err instanceof Error ? err.message : String(err)}`);
+      }
+    });
+  }
+
+  /** Resolves once every batch taken so far is written (or refused, and reported). Never rejects. */
+  settled(): Promise<void> {
+    return this.writing;
   }
 }

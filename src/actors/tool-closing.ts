@@ -20,11 +20,11 @@ export interface ClosedCall {
  * call not yet told, and one user turn with every tool_result, so the Letta messages and the
  * Anthropic history both answer each call exactly once.
  */
-export function closeToolCalls(store: Store, agentId: string, runId: string, calls: readonly ClosedCall[]): void {
+export async function closeToolCalls(store: Store, agentId: string, runId: string, calls: readonly ClosedCall[]): Promise<void> {
   if (calls.length === 0) return;
-  store.appendMessages(runId, agentId, calls.filter((c) => !c.told).map((c) => toolReturnMessage(runId, null, { ...c, name: c.name ?? null })));
+  await store.appendMessages(runId, agentId, calls.filter((c) => !c.told).map((c) => toolReturnMessage(runId, null, { ...c, name: c.name ?? null })));
   const content: ToolResultBlock[] = calls.map((c) => ({ type: 'tool_result', tool_use_id: c.toolCallId, content: c.output, ...(c.status === 'error' ? { is_error: true } : {}) }));
-  store.appendHistory(agentId, runId, [{ role: 'user', content }]);
+  await store.appendHistory(agentId, runId, [{ role: 'user', content }]);
 }
 
 export const NOT_RUN_SERVER_STOPPED = 'not run: the server stopped';
@@ -38,20 +38,20 @@ const RECENT_MESSAGES = 1000;
  * phase; so a stored tool return is the truth for its call (it ran), and only the calls without
  * one are closed with `notRun`. Of the agent's default conversation, or of `conversationId`.
  */
-export function closeInterruptedToolCalls(store: Store, agentId: string, notRun: string, conversationId: string | null = null): void {
-  const history = store.getHistory(agentId, conversationId);
+export async function closeInterruptedToolCalls(store: Store, agentId: string, notRun: string, conversationId: string | null = null): Promise<void> {
+  const history = await store.getHistory(agentId, conversationId);
   const last = history[history.length - 1];
   if (last?.role !== 'assistant') return;
   const uses = (last.content as Array<{ type?: unknown; id?: unknown; name?: unknown }>).filter((b) => b.type === 'tool_use' && typeof b.id === 'string');
   const ids = uses.map((b) => b.id as string);
   const names = new Map(uses.map((b) => [b.id as string, typeof b.name === 'string' ? b.name : null]));
-  const runId = store.listRuns(agentId, 1, conversationId)[0]?.id;
+  const runId = (await store.listRuns(agentId, 1, conversationId))[0]?.id;
   if (ids.length === 0 || !runId) return;
   const told = new Map<string, ToolReturnMessage>();
-  for (const m of store.listAgentMessages(agentId, RECENT_MESSAGES)) {
+  for (const m of await store.listAgentMessages(agentId, RECENT_MESSAGES)) {
     if (m.message_type === 'tool_return_message' && ids.includes(m.tool_call_id)) told.set(m.tool_call_id, m);
   }
-  closeToolCalls(
+  await closeToolCalls(
     store,
     agentId,
     runId,

@@ -4,9 +4,15 @@ import { fromCallback, type AnyActorRef, type EventObject } from 'xstate';
 import { toStreamEvent, UpstreamEventError, type StreamEvent } from '../letta/anthropic-events.js';
 import type { StreamedMessage } from '../letta/frames.js';
 
+export type UpstreamRequest = Omit<MessageCreateParamsStreaming, 'stream'>;
+
 export interface UpstreamInput {
   client: Anthropic;
-  request: Omit<MessageCreateParamsStreaming, 'stream'>;
+  /**
+   * The step's request, built when the stream opens: it needs the history, which the run's
+   * earlier writes (awaited first) complete. A rejection ends the step like a broken stream.
+   */
+  request: () => Promise<UpstreamRequest>;
   /** Where the step machine's frames go (the run log). */
   onFrame(frame: StreamedMessage): void;
   /** The run whose `step` child this feeds. */
@@ -75,9 +81,13 @@ function deliver(link: Link, event: StreamEvent): boolean {
 /** Module-level, so its suspended frame holds only its arguments, not the actor's scope. */
 async function pump(client: Anthropic, link: Link, signal: AbortSignal): Promise<void> {
   try {
-    const pending = client.messages.create({ ...link.request!, stream: true }, { signal });
+    const build = link.request;
     link.request = null;
-    const stream = await pending;
+    if (!build) return;
+    const request = await build();
+    // Stopped while the request was being built: no stream to open.
+    if (link.deliver === null || signal.aborted) return;
+    const stream = await client.messages.create({ ...request, stream: true }, { signal });
     for await (const raw of stream) {
       // Leaving the loop closes the SDK stream: it aborts its own request and drops its listener.
       if (!deliver(link, toStreamEvent(raw))) return;

@@ -57,7 +57,7 @@ export async function runServiceBench(quick = false): Promise<string[]> {
   try {
     // 1. Frames per second to 1 and to 10 clients of one fast run.
     progress('service bench: fan-out');
-    const agent = service.createAgent({ name: 'bench', tools: ['get_time'] }).id;
+    const agent = (await service.createAgent({ name: 'bench', tools: ['get_time'] })).id;
     const clients = await Promise.all(Array.from({ length: 10 }, () => Client.open(server.wsUrl)));
     const fanout = async (n: number) => {
       const runId = await clients[0]!.start(agent, `#tokens ${quick ? 4000 : 20000}\n#delay 0\nfast`);
@@ -85,7 +85,8 @@ export async function runServiceBench(quick = false): Promise<string[]> {
     await new Promise((r) => setTimeout(r, 500));
     idle.disable();
     const count = quick ? 50 : 200;
-    const agents = Array.from({ length: count }, (_, i) => service.createAgent({ name: `c${i}`, tools: ['get_time'] }).id);
+    const agents: string[] = [];
+    for (let i = 0; i < count; i++) agents.push((await service.createAgent({ name: `c${i}`, tools: ['get_time'] })).id);
     gc?.();
     const heapBefore = process.memoryUsage().heapUsed;
     const lag = monitorEventLoopDelay({ resolution: 1 });
@@ -138,7 +139,7 @@ export async function runServiceBench(quick = false): Promise<string[]> {
     progress('');
     await server.close();
     await anthropic.close();
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
   return lines;

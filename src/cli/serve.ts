@@ -95,8 +95,8 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv = process.
   const stately = flags.data.inspect ? statelyInspector(flags.data.inspect) : null;
   const warn = (m: string) => process.stderr.write(`warning: ${m}\n`);
   const service = new AgentService({ store, client, dataDir, warn, ...(stately ? { inspect: stately.inspect } : {}) });
-  const recovered = service.recover();
-  const demo = service.ensureDemoAgent();
+  const recovered = await service.recover();
+  const demo = await service.ensureDemoAgent();
   let server;
   try {
     server = await startServer({
@@ -111,7 +111,7 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv = process.
   } catch (err) {
     await local?.close();
     stately?.stop();
-    store.close();
+    await store.close();
     lock.release();
     const problem = listenProblem(err, host, port);
     if (problem) throw new StartError(problem);
@@ -132,8 +132,9 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv = process.
         .close()
         .then(() => local?.close())
         .then(() => stately?.stop())
-        .finally(() => {
-          store.close();
+        .catch((err: unknown) => warn(`shutdown: ${err instanceof Error ? err.message : String(err)}`))
+        .finally(async () => {
+          await store.close();
           lock.release();
           resolve();
         });

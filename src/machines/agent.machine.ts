@@ -11,12 +11,15 @@ export type AgentEvent =
   | { type: 'USER_MESSAGE' }
   | { type: 'DECISION' }
   | { type: 'RUN_ENDED'; requiresApproval: boolean }
-  | { type: 'CANCEL' };
+  | { type: 'CANCEL' }
+  /** Tools awaiting approval were removed from the agent: their calls are denied; others may still await. */
+  | { type: 'APPROVALS_WITHDRAWN'; stillAwaiting: boolean };
 
 export const agentMachine = setup({
   types: { events: {} as AgentEvent },
   guards: {
     stoppedForApproval: ({ event }) => event.type === 'RUN_ENDED' && event.requiresApproval,
+    approvalsLeft: ({ event }) => event.type === 'APPROVALS_WITHDRAWN' && event.stillAwaiting,
   },
 }).createMachine({
   id: 'agent',
@@ -29,8 +32,13 @@ export const agentMachine = setup({
     },
     awaitingApproval: {
       // a decision (approve, deny, client tool return) starts the run that continues the turn;
-      // cancel denies every pending call
-      on: { DECISION: 'running', CANCEL: 'idle' },
+      // cancel denies every pending call; removing their tools denies those calls, and the turn
+      // closes when no call awaits a decision any more
+      on: {
+        DECISION: 'running',
+        CANCEL: 'idle',
+        APPROVALS_WITHDRAWN: [{ guard: 'approvalsLeft', target: 'awaitingApproval', reenter: true }, { target: 'idle' }],
+      },
     },
   },
 });

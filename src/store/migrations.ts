@@ -170,6 +170,21 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 7,
+    description: 'run owners and cancel requests; instances: the leases of the instances that own running runs',
+    up(db) {
+      db.exec(`
+        ALTER TABLE runs ADD COLUMN owner_id TEXT;
+        ALTER TABLE runs ADD COLUMN cancel_requested_at TEXT;
+        CREATE TABLE instances (
+          id          TEXT PRIMARY KEY,
+          lease_until TEXT NOT NULL
+        );
+        CREATE INDEX runs_running_owner ON runs (owner_id) WHERE status = 'running';
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes and understands. */

@@ -20,6 +20,9 @@ import type {
   RunTransition,
   Store,
   StoredFrame,
+  TurnExpectation,
+  TurnScope,
+  TurnState,
   UsageTotals,
 } from './types.js';
 
@@ -46,11 +49,10 @@ export class StoreError extends Error {
 export const SQLITE_FILE_NAME = 'letta-stream.db';
 
 /**
- * Calls are synchronous: a write waiting for a lock blocks the event loop (every run, every
- * socket) for as long as this. Short, so a database locked by another process costs a fraction
- * of a second per write; the SQLITE_BUSY that follows is a store error like a full disk.
+ * How long a statement waits for a lock another connection holds (retried on a timer: the event
+ * loop goes on meanwhile); the SQLITE_BUSY that follows is a store error like a full disk.
  */
-export const BUSY_TIMEOUT_MS = 200;
+export const BUSY_TIMEOUT_MS = 2000;
 const DEFAULT_RUN_LIMIT = 100;
 const DEFAULT_AGENT_MESSAGE_LIMIT = 1000;
 
@@ -111,6 +113,8 @@ interface RunRow {
   error: string | null;
   created_at: string;
   completed_at: string | null;
+  owner_id: string | null;
+  cancel_requested_at: string | null;
 }
 
 interface MessageRow {
@@ -300,6 +304,8 @@ function runFromRow(row: RunRow): RunRecord {
     error: row.error,
     createdAt: row.created_at,
     completedAt: row.completed_at,
+    ...(row.owner_id !== null ? { ownerId: row.owner_id } : {}),
+    ...(row.cancel_requested_at !== null ? { cancelRequestedAt: row.cancel_requested_at } : {}),
   };
 }
 
@@ -361,7 +367,7 @@ interface Statements {
   getAgent: Stmt<[string], AgentRow>;
   getAgentByName: Stmt<[string], AgentRow>;
   listAgents: Stmt<[], AgentRow>;
-  setAgentState: Stmt<[{ id: string; state: string; active_run_id: string | null; pending_tool_calls: string; updated_at: string }]>;
+  casAgent: Stmt<[CasParams]>;
   releaseAgent: Stmt<[{ id: string; run_id: string; state: string; active_run_id: string | null; pending_tool_calls: string; updated_at: string }]>;
 
   insertRun: Stmt<[RunRow]>;
@@ -371,13 +377,18 @@ interface Statements {
   runConversation: Stmt<[string], { conversation_id: string | null }>;
   insertConversation: Stmt<[ConversationRow]>;
   getConversation: Stmt<[string], ConversationRow>;
-  setConversationState: Stmt<[{ id: string; state: string; active_run_id: string | null; pending_tool_calls: string; updated_at: string }]>;
+  casConversation: Stmt<[CasParams]>;
   releaseConversation: Stmt<[{ id: string; run_id: string; state: string; active_run_id: string | null; pending_tool_calls: string; updated_at: string }]>;
-  idleRunningConversations: Stmt<[string]>;
+  releaseOrphanedConversations: Stmt<[string]>;
   finishRun: Stmt<[{ id: string; status: string; stop_reason: string; usage: string | null; error: string | null; completed_at: string }]>;
-  runningRunIds: Stmt<[], IdRow>;
-  failRunning: Stmt<[{ error: string; completed_at: string }]>;
-  idleRunningAgents: Stmt<[string]>;
+  runningRunIds: Stmt<[string | null], IdRow>;
+  failRunning: Stmt<[{ error: string; completed_at: string; owner_id: string | null }]>;
+  releaseOrphanedAgents: Stmt<[string]>;
+  runningOwners: Stmt<[], { owner_id: string | null }>;
+  requestCancel: Stmt<[string, string]>;
+  renewLease: Stmt<[string, string]>;
+  expiredOwners: Stmt<[string], { owner_id: string }>;
+  dropLease: Stmt<[string]>;
 
   insertMessage: Stmt<[string, string, string, string, string, string, string]>;
   setGroupPos: Stmt<[number | bigint]>;
@@ -396,6 +407,18 @@ interface Statements {
   listTransitions: Stmt<[string], TransitionRow>;
 }
 
+/** A compare-and-set of a conversation's turn state: `from_*` is what it must be, the rest what it becomes. */
+interface CasParams {
+  id: string;
+  agent_id: string;
+  from_state: string;
+  from_run_id: string | null;
+  state: string;
+  active_run_id: string | null;
+  pending_tool_calls: string;
+  updated_at: string;
+}
+
 interface TransitionRow {
   seq: number;
   at: string;
@@ -411,14 +434,18 @@ export function transitionFromRow(r: TransitionRow): RunTransition {
 /** The columns of run_transitions, for readers that open the file themselves (`replay-run`). */
 export const LIST_TRANSITIONS_SQL = 'SELECT seq, at, run_state, step_state, seq_id FROM run_transitions WHERE run_id = ? ORDER BY seq';
 
-/** The embedded default `Store`: one SQLite file (WAL), synchronous calls via better-sqlite3. */
-export class SqliteStore implements Store {
+/** `Store` with synchronous methods: what one better-sqlite3 connection does, statement by statement. */
+type Synchronous<T> = { [K in keyof T]: T[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => R : never };
+type SyncStore = Synchronous<Omit<Store, 'transaction' | 'close'>>;
+
+/** One connection's synchronous statements; `SqliteStore` serializes and awaits them. */
+class SqliteConnection implements SyncStore {
   readonly file: string;
-  private readonly db: Database.Database;
+  readonly db: Database.Database;
   private readonly stmts: Statements;
   private readonly appendMessagesTx: (runId: string, agentId: string, messages: readonly LettaMessage[]) => void;
   private readonly appendHistoryTx: (agentId: string, runId: string, turns: readonly HistoryTurn[]) => void;
-  private readonly failInterruptedTx: (reason: string) => string[];
+  private readonly failInterruptedTx: (reason: string, ownerId: string | null) => string[];
   private readonly appendFramesTx: (runId: string, frames: readonly StoredFrame[]) => void;
   private readonly appendTransitionsTx: (runId: string, transitions: readonly RunTransition[]) => void;
 
@@ -458,12 +485,12 @@ export class SqliteStore implements Store {
     this.appendTransitionsTx = this.db.transaction((runId: string, transitions: readonly RunTransition[]) => {
       for (const t of transitions) s.insertTransition.run({ run_id: runId, seq: t.seq, at: t.at, run_state: t.run, step_state: t.step, seq_id: t.seqId });
     });
-    this.failInterruptedTx = this.db.transaction((reason: string): string[] => {
+    this.failInterruptedTx = this.db.transaction((reason: string, ownerId: string | null): string[] => {
       const at = now();
-      const ids = s.runningRunIds.all().map((r) => r.id);
-      s.failRunning.run({ error: reason, completed_at: at });
-      s.idleRunningAgents.run(at);
-      s.idleRunningConversations.run(at);
+      const ids = s.runningRunIds.all(ownerId).map((r) => r.id);
+      s.failRunning.run({ error: reason, completed_at: at, owner_id: ownerId });
+      s.releaseOrphanedAgents.run(at);
+      s.releaseOrphanedConversations.run(at);
       return ids;
     });
   }
@@ -520,7 +547,7 @@ export class SqliteStore implements Store {
   }
 
   updateAgentConfig(agent: AgentRecord): void {
-    // Only the configuration columns: state belongs to setAgentState, under the run's finalizer.
+    // Only the configuration columns: turn state belongs to casTurnState and the run's end.
     const result = this.db
       .prepare(
         `UPDATE agents SET name = @name, model = @model, system = @system, tools = @tools, requires_approval_tools = @requires_approval_tools, tags = @tags,
@@ -535,15 +562,18 @@ export class SqliteStore implements Store {
     return this.db.prepare('DELETE FROM agents WHERE id = ?').run(id).changes > 0;
   }
 
-  setAgentState(id: string, state: AgentState, activeRunId: string | null, pending: PendingToolCall[]): void {
-    const result = this.stmts.setAgentState.run({
-      id,
-      state,
-      active_run_id: activeRunId,
-      pending_tool_calls: JSON.stringify(pending),
+  casTurnState(scope: TurnScope, from: TurnExpectation, to: TurnState): boolean {
+    const params: CasParams = {
+      id: scope.conversationId ?? scope.agentId,
+      agent_id: scope.agentId,
+      from_state: from.state,
+      from_run_id: from.activeRunId,
+      state: to.state,
+      active_run_id: to.activeRunId,
+      pending_tool_calls: JSON.stringify(to.pendingToolCalls),
       updated_at: now(),
-    });
-    if (result.changes === 0) throw new StoreError('store_not_found', `store: no agent ${id}`);
+    };
+    return (scope.conversationId === null ? this.stmts.casAgent : this.stmts.casConversation).run(params).changes > 0;
   }
 
   releaseAgent(id: string, runId: string, pending: PendingToolCall[] | null): boolean {
@@ -572,6 +602,8 @@ export class SqliteStore implements Store {
       error: run.error,
       created_at: run.createdAt,
       completed_at: run.completedAt,
+      owner_id: run.ownerId ?? null,
+      cancel_requested_at: run.cancelRequestedAt ?? null,
     });
   }
 
@@ -627,11 +659,6 @@ export class SqliteStore implements Store {
     return this.db.prepare('DELETE FROM conversations WHERE id = ?').run(id).changes > 0;
   }
 
-  setConversationState(id: string, state: AgentState, activeRunId: string | null, pending: PendingToolCall[]): void {
-    const result = this.stmts.setConversationState.run({ id, state, active_run_id: activeRunId, pending_tool_calls: JSON.stringify(pending), updated_at: now() });
-    if (result.changes === 0) throw new StoreError('store_not_found', `store: no conversation ${id}`);
-  }
-
   finishRun(id: string, status: RunStatus, stopReason: StopReasonType, usage: UsageTotals | null, error: string | null): boolean {
     if (!TERMINAL_STATUSES.has(status)) {
       throw new StoreError('store_invalid', `store: finishRun needs a terminal status, got ${JSON.stringify(status)}`);
@@ -647,8 +674,32 @@ export class SqliteStore implements Store {
     return result.changes > 0;
   }
 
-  failInterruptedRuns(reason: string): string[] {
-    return this.failInterruptedTx(reason);
+  failInterruptedRuns(reason: string, ownerId: string | null): string[] {
+    return this.failInterruptedTx(reason, ownerId);
+  }
+
+  /** The owners of running runs (null: runs from before ownership), for start-up recovery. */
+  runningOwners(): Array<string | null> {
+    return this.stmts.runningOwners.all().map((r) => r.owner_id);
+  }
+
+  requestCancel(runId: string): boolean {
+    return this.stmts.requestCancel.run(now(), runId).changes > 0;
+  }
+
+  // instance leases
+
+  renewLease(instanceId: string, leaseUntil: string): void {
+    this.stmts.renewLease.run(instanceId, leaseUntil);
+  }
+
+  /** Only instances that have a lease row (one that never took a lease is not judged here). */
+  expiredOwners(at: string): string[] {
+    return this.stmts.expiredOwners.all(at).map((r) => r.owner_id);
+  }
+
+  dropLease(instanceId: string): void {
+    this.stmts.dropLease.run(instanceId);
   }
 
   // messages
@@ -795,12 +846,156 @@ export class SqliteStore implements Store {
     return this.stmts.listTransitions.all(runId).map(transitionFromRow);
   }
 
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
-  }
-
   close(): void {
     if (this.db.open) this.db.close();
+  }
+}
+
+/** better-sqlite3's error for a lock another connection holds (SQLITE_BUSY and its extended codes). */
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The async `Store` over one connection's synchronous statements. `run` decides how a statement
+ * is run: here (a transaction's view) at once, inside the transaction; `SqliteStore`'s own calls
+ * wait for an open transaction to end first.
+ */
+class SqliteView implements Store {
+  constructor(protected readonly conn: SqliteConnection) {}
+
+  protected async run<T>(statement: () => T): Promise<T> {
+    return statement();
+  }
+
+  createAgent(agent: AgentRecord) { return this.run(() => this.conn.createAgent(agent)); }
+  getAgent(id: string) { return this.run(() => this.conn.getAgent(id)); }
+  getAgentByName(name: string) { return this.run(() => this.conn.getAgentByName(name)); }
+  listAgents() { return this.run(() => this.conn.listAgents()); }
+  updateAgentConfig(agent: AgentRecord) { return this.run(() => this.conn.updateAgentConfig(agent)); }
+  deleteAgent(id: string) { return this.run(() => this.conn.deleteAgent(id)); }
+  casTurnState(scope: TurnScope, from: TurnExpectation, to: TurnState) { return this.run(() => this.conn.casTurnState(scope, from, to)); }
+  releaseAgent(id: string, runId: string, pending: PendingToolCall[] | null) { return this.run(() => this.conn.releaseAgent(id, runId, pending)); }
+  listBlocks(agentId: string) { return this.run(() => this.conn.listBlocks(agentId)); }
+  getBlock(agentId: string, label: string) { return this.run(() => this.conn.getBlock(agentId, label)); }
+  putBlock(block: MemoryBlock) { return this.run(() => this.conn.putBlock(block)); }
+  createConversation(c: ConversationRecord) { return this.run(() => this.conn.createConversation(c)); }
+  getConversation(id: string) { return this.run(() => this.conn.getConversation(id)); }
+  pageConversations(page: PageRequest, filter?: { agentId?: string | undefined; summaryText?: string | undefined }) {
+    return this.run(() => this.conn.pageConversations(page, filter));
+  }
+  updateConversationSummary(id: string, summary: string | null) { return this.run(() => this.conn.updateConversationSummary(id, summary)); }
+  deleteConversation(id: string) { return this.run(() => this.conn.deleteConversation(id)); }
+  createRun(run: RunRecord) { return this.run(() => this.conn.createRun(run)); }
+  getRun(id: string) { return this.run(() => this.conn.getRun(id)); }
+  listRuns(agentId: string, limit?: number, conversationId?: string | null) { return this.run(() => this.conn.listRuns(agentId, limit, conversationId)); }
+  finishRun(id: string, status: RunStatus, stopReason: StopReasonType, usage: UsageTotals | null, error: string | null) {
+    return this.run(() => this.conn.finishRun(id, status, stopReason, usage, error));
+  }
+  failInterruptedRuns(reason: string, ownerId: string | null) { return this.run(() => this.conn.failInterruptedRuns(reason, ownerId)); }
+  runningOwners() { return this.run(() => this.conn.runningOwners()); }
+  requestCancel(runId: string) { return this.run(() => this.conn.requestCancel(runId)); }
+  renewLease(instanceId: string, leaseUntil: string) { return this.run(() => this.conn.renewLease(instanceId, leaseUntil)); }
+  expiredOwners(at: string) { return this.run(() => this.conn.expiredOwners(at)); }
+  dropLease(instanceId: string) { return this.run(() => this.conn.dropLease(instanceId)); }
+  appendMessages(runId: string, agentId: string, messages: LettaMessage[]) { return this.run(() => this.conn.appendMessages(runId, agentId, messages)); }
+  listRunMessages(runId: string) { return this.run(() => this.conn.listRunMessages(runId)); }
+  listAgentMessages(agentId: string, limit?: number) { return this.run(() => this.conn.listAgentMessages(agentId, limit)); }
+  pageMessages(scope: MessageScope, page: PageRequest, types?: readonly string[]) { return this.run(() => this.conn.pageMessages(scope, page, types)); }
+  pageAgents(page: PageRequest, filter?: AgentFilter) { return this.run(() => this.conn.pageAgents(page, filter)); }
+  pageRuns(page: PageRequest, filter?: RunFilter) { return this.run(() => this.conn.pageRuns(page, filter)); }
+  appendHistory(agentId: string, runId: string, turns: HistoryTurn[]) { return this.run(() => this.conn.appendHistory(agentId, runId, turns)); }
+  getHistory(agentId: string, conversationId?: string | null) { return this.run(() => this.conn.getHistory(agentId, conversationId)); }
+  appendRunFrames(runId: string, frames: readonly StoredFrame[]) { return this.run(() => this.conn.appendRunFrames(runId, frames)); }
+  listRunFrames(runId: string) { return this.run(() => this.conn.listRunFrames(runId)); }
+  deleteRunFrames(runId: string) { return this.run(() => this.conn.deleteRunFrames(runId)); }
+  pruneRunFrames(endedBefore: string) { return this.run(() => this.conn.pruneRunFrames(endedBefore)); }
+  appendRunTransitions(runId: string, transitions: readonly RunTransition[]) { return this.run(() => this.conn.appendRunTransitions(runId, transitions)); }
+  listRunTransitions(runId: string) { return this.run(() => this.conn.listRunTransitions(runId)); }
+
+  /** Inside a transaction already (the view): nested, it just runs inline. */
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    return fn(this);
+  }
+
+  /** A transaction's view does not close the connection. */
+  async close(): Promise<void> {}
+}
+
+/**
+ * The embedded default `Store`: one SQLite file (WAL) through better-sqlite3, whose calls are
+ * synchronous. A transaction spans awaits (`BEGIN IMMEDIATE` … `COMMIT` on the connection), so
+ * while one is open every other call on this store waits for its end (an async mutex), and
+ * transactions run one after another. A lock held by another connection (another store on the
+ * same file) is waited for without blocking the event loop: the connection's busy timeout is 0
+ * and a busy statement is retried on a timer, up to `busyTimeoutMs`.
+ */
+export class SqliteStore extends SqliteView {
+  readonly file: string;
+  /** Settles when the open transaction ends; null when none is open. */
+  private open: Promise<void> | null = null;
+  private readonly busyTimeoutMs: number;
+  private readonly txView: SqliteView;
+
+  constructor(options: SqliteStoreOptions) {
+    const conn = new SqliteConnection(options);
+    super(conn);
+    this.file = conn.file;
+    this.busyTimeoutMs = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
+    // Opened and migrated with a blocking wait; from now on a lock is waited for on a timer.
+    conn.db.pragma('busy_timeout = 0');
+    this.txView = new SqliteView(conn);
+  }
+
+  /** A statement outside any transaction: after the open one ends; a busy lock is retried. */
+  protected override async run<T>(statement: () => T): Promise<T> {
+    return this.retryBusy(async () => {
+      while (this.open) await this.open;
+      return statement();
+    });
+  }
+
+  /** Runs `attempt` again while another connection holds the lock, backing off, up to the busy timeout. */
+  private async retryBusy<T>(attempt: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.busyTimeoutMs;
+    for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!isBusy(err) || Date.now() >= deadline) throw err;
+      }
+      await sleep(delay);
+    }
+  }
+
+  override async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    let release = (): void => {};
+    await this.retryBusy(async () => {
+      while (this.open) await this.open;
+      // Synchronous from here to `open` being set: no other caller can slip in between.
+      this.conn.db.exec('BEGIN IMMEDIATE');
+      this.open = new Promise<void>((resolve) => (release = resolve));
+    });
+    try {
+      const result = await fn(this.txView);
+      this.conn.db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      // A failed COMMIT may have ended the transaction already.
+      if (this.conn.db.inTransaction) this.conn.db.exec('ROLLBACK');
+      throw err;
+    } finally {
+      this.open = null;
+      release();
+    }
+  }
+
+  override async close(): Promise<void> {
+    while (this.open) await this.open;
+    this.conn.close();
   }
 }
 
@@ -846,7 +1041,7 @@ function migrate(db: Database.Database, current: number): void {
 
 const AGENT_COLS =
   'id, name, model, system, tools, requires_approval_tools, tags, interface_mode, max_steps, state, active_run_id, pending_tool_calls, created_at, updated_at';
-const RUN_COLS = 'id, agent_id, conversation_id, status, stop_reason, usage, error, created_at, completed_at';
+const RUN_COLS = 'id, agent_id, conversation_id, status, stop_reason, usage, error, created_at, completed_at, owner_id, cancel_requested_at';
 const CONVERSATION_COLS = 'id, agent_id, summary, state, active_run_id, pending_tool_calls, created_at, updated_at';
 
 function prepareStatements(db: Database.Database): Statements {
@@ -862,9 +1057,10 @@ function prepareStatements(db: Database.Database): Statements {
       `SELECT ${agentCols} FROM agents WHERE name = ? ORDER BY created_at, rowid LIMIT 1`,
     ),
     listAgents: db.prepare<[], AgentRow>(`SELECT ${agentCols} FROM agents ORDER BY created_at, rowid`),
-    setAgentState: db.prepare<[{ id: string; state: string; active_run_id: string | null; pending_tool_calls: string; updated_at: string }]>(
+    // IS: NULL matches NULL (an idle conversation has no run).
+    casAgent: db.prepare<[CasParams]>(
       `UPDATE agents SET state = @state, active_run_id = @active_run_id, pending_tool_calls = @pending_tool_calls,
-         updated_at = @updated_at WHERE id = @id`,
+         updated_at = @updated_at WHERE id = @id AND @agent_id = @id AND state = @from_state AND active_run_id IS @from_run_id`,
     ),
     releaseAgent: db.prepare<[{ id: string; run_id: string; state: string; active_run_id: string | null; pending_tool_calls: string; updated_at: string }]>(
       `UPDATE agents SET state = @state, active_run_id = @active_run_id, pending_tool_calls = @pending_tool_calls,
@@ -872,7 +1068,8 @@ function prepareStatements(db: Database.Database): Statements {
     ),
 
     insertRun: db.prepare<[RunRow]>(
-      `INSERT INTO runs (${runCols}) VALUES (@id, @agent_id, @conversation_id, @status, @stop_reason, @usage, @error, @created_at, @completed_at)`,
+      `INSERT INTO runs (${runCols}) VALUES (@id, @agent_id, @conversation_id, @status, @stop_reason, @usage, @error, @created_at, @completed_at,
+         @owner_id, @cancel_requested_at)`,
     ),
     getRun: db.prepare<[string], RunRow>(`SELECT ${runCols} FROM runs WHERE id = ?`),
     listRuns: db.prepare<[string, number], RunRow>(
@@ -886,31 +1083,44 @@ function prepareStatements(db: Database.Database): Statements {
       `INSERT INTO conversations (${CONVERSATION_COLS}) VALUES (@id, @agent_id, @summary, @state, @active_run_id, @pending_tool_calls, @created_at, @updated_at)`,
     ),
     getConversation: db.prepare<[string], ConversationRow>(`SELECT ${CONVERSATION_COLS} FROM conversations WHERE id = ?`),
-    setConversationState: db.prepare<[{ id: string; state: string; active_run_id: string | null; pending_tool_calls: string; updated_at: string }]>(
+    casConversation: db.prepare<[CasParams]>(
       `UPDATE conversations SET state = @state, active_run_id = @active_run_id, pending_tool_calls = @pending_tool_calls,
-         updated_at = @updated_at WHERE id = @id`,
+         updated_at = @updated_at WHERE id = @id AND agent_id = @agent_id AND state = @from_state AND active_run_id IS @from_run_id`,
     ),
     releaseConversation: db.prepare<[{ id: string; run_id: string; state: string; active_run_id: string | null; pending_tool_calls: string; updated_at: string }]>(
       `UPDATE conversations SET state = @state, active_run_id = @active_run_id, pending_tool_calls = @pending_tool_calls,
          updated_at = @updated_at WHERE id = @id AND state = 'running' AND active_run_id = @run_id`,
     ),
-    idleRunningConversations: db.prepare<[string]>(
+    // Held by a run that is not running (any more): let go.
+    releaseOrphanedConversations: db.prepare<[string]>(
       `UPDATE conversations SET state = 'idle', active_run_id = NULL, pending_tool_calls = '[]', updated_at = ?
-         WHERE state = 'running'`,
+         WHERE state = 'running' AND (active_run_id IS NULL OR active_run_id NOT IN (SELECT id FROM runs WHERE status = 'running'))`,
     ),
     finishRun: db.prepare<[{ id: string; status: string; stop_reason: string; usage: string | null; error: string | null; completed_at: string }]>(
       `UPDATE runs SET status = @status, stop_reason = @stop_reason, usage = @usage, error = @error,
-         completed_at = @completed_at WHERE id = @id AND status = 'running'`,
+         completed_at = @completed_at, owner_id = NULL WHERE id = @id AND status = 'running'`,
     ),
-    runningRunIds: db.prepare<[], IdRow>(`SELECT id FROM runs WHERE status = 'running' ORDER BY created_at, rowid`),
-    failRunning: db.prepare<[{ error: string; completed_at: string }]>(
-      `UPDATE runs SET status = 'failed', stop_reason = 'error', error = @error, completed_at = @completed_at
-         WHERE status = 'running'`,
+    runningRunIds: db.prepare<[string | null], IdRow>(`SELECT id FROM runs WHERE status = 'running' AND owner_id IS ? ORDER BY created_at, rowid`),
+    failRunning: db.prepare<[{ error: string; completed_at: string; owner_id: string | null }]>(
+      `UPDATE runs SET status = 'failed', stop_reason = 'error', error = @error, completed_at = @completed_at, owner_id = NULL
+         WHERE status = 'running' AND owner_id IS @owner_id`,
     ),
-    idleRunningAgents: db.prepare<[string]>(
+    releaseOrphanedAgents: db.prepare<[string]>(
       `UPDATE agents SET state = 'idle', active_run_id = NULL, pending_tool_calls = '[]', updated_at = ?
-         WHERE state = 'running'`,
+         WHERE state = 'running' AND (active_run_id IS NULL OR active_run_id NOT IN (SELECT id FROM runs WHERE status = 'running'))`,
     ),
+    runningOwners: db.prepare<[], { owner_id: string | null }>(`SELECT DISTINCT owner_id FROM runs WHERE status = 'running'`),
+    requestCancel: db.prepare<[string, string]>(
+      `UPDATE runs SET cancel_requested_at = COALESCE(cancel_requested_at, ?) WHERE id = ? AND status = 'running'`,
+    ),
+    renewLease: db.prepare<[string, string]>(
+      'INSERT INTO instances (id, lease_until) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET lease_until = excluded.lease_until',
+    ),
+    expiredOwners: db.prepare<[string], { owner_id: string }>(
+      `SELECT DISTINCT r.owner_id FROM runs r JOIN instances i ON i.id = r.owner_id
+         WHERE r.status = 'running' AND i.lease_until < ? ORDER BY r.owner_id`,
+    ),
+    dropLease: db.prepare<[string]>('DELETE FROM instances WHERE id = ?'),
 
     // A part joins its stored message's group; the first part of a message starts one (setGroupPos).
     // A message and a history turn join their run's conversation.

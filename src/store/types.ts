@@ -227,6 +227,8 @@ export interface Store {
    * before ownership). Returns their ids.
    */
   failInterruptedRuns(reason: string, ownerId: string | null): Promise<string[]>;
+  /** The owners of runs that are `running` (null: runs with no owner), e.g. for start-up recovery. */
+  runningOwners(): Promise<Array<string | null>>;
   /** Records that a cancel was asked for while the run is `running`; false when it is not. */
   requestCancel(runId: string): Promise<boolean>;
 

@@ -14,9 +14,9 @@ function memoryOf(tool: string, ctx: ToolContext): AgentMemory {
   return ctx.memory;
 }
 
-function writableBlock(tool: string, memory: AgentMemory, label: string): string {
-  const block = memory.get(label);
-  if (!block) throw new ToolError('not_found', `${tool}: no memory block "${label}" (blocks: ${memory.labels().join(', ') || 'none'})`);
+async function writableBlock(tool: string, memory: AgentMemory, label: string): Promise<string> {
+  const block = await memory.get(label);
+  if (!block) throw new ToolError('not_found', `${tool}: no memory block "${label}" (blocks: ${(await memory.labels()).join(', ') || 'none'})`);
   if (block.readOnly) throw new ToolError('forbidden', `${tool}: memory block "${label}" is read-only and cannot be edited`);
   return block.value;
 }
@@ -39,7 +39,7 @@ export const memoryInsert = defineTool({
   }),
   run: async ({ label, new_string, insert_line }, ctx) => {
     const memory = memoryOf('memory_insert', ctx);
-    const current = writableBlock('memory_insert', memory, label);
+    const current = await writableBlock('memory_insert', memory, label);
     noLineNumbers('memory_insert', 'new_string', new_string);
     const lines = current.split('\n');
     const at = insert_line === -1 ? lines.length : insert_line;
@@ -47,7 +47,7 @@ export const memoryInsert = defineTool({
       throw new ToolError('invalid_arguments', `memory_insert: invalid insert_line ${insert_line}: it should be within [0, ${lines.length}], or -1 to append to the end of the memory block`);
     }
     const value = [...lines.slice(0, at), ...new_string.split('\n'), ...lines.slice(at)].join('\n');
-    memory.set(label, value);
+    await memory.set(label, value);
     return value;
   },
 });
@@ -64,7 +64,7 @@ export const memoryReplace = defineTool({
   }),
   run: async ({ label, old_string, new_string }, ctx) => {
     const memory = memoryOf('memory_replace', ctx);
-    const current = writableBlock('memory_replace', memory, label);
+    const current = await writableBlock('memory_replace', memory, label);
     noLineNumbers('memory_replace', 'old_string', old_string);
     noLineNumbers('memory_replace', 'new_string', new_string);
     const count = current.split(old_string).length - 1;
@@ -74,7 +74,7 @@ export const memoryReplace = defineTool({
       throw new ToolError('invalid_arguments', `memory_replace: no replacement was performed: multiple occurrences of old_string \`${old_string}\` in lines ${JSON.stringify(lines)}; please ensure it is unique`);
     }
     const value = current.replace(old_string, () => new_string);
-    memory.set(label, value);
+    await memory.set(label, value);
     return value;
   },
 });
@@ -91,9 +91,9 @@ export const memoryRethink = defineTool({
   run: async ({ label, new_memory }, ctx) => {
     const memory = memoryOf('memory_rethink', ctx);
     // As Letta's: a block that does not exist yet is created.
-    if (memory.get(label)) writableBlock('memory_rethink', memory, label);
+    if (await memory.get(label)) await writableBlock('memory_rethink', memory, label);
     noLineNumbers('memory_rethink', 'new_memory', new_memory);
-    memory.set(label, new_memory);
+    await memory.set(label, new_memory);
     return new_memory;
   },
 });

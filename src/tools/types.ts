@@ -11,10 +11,10 @@ export interface ToolContext {
 
 /** An agent's core memory blocks as the memory tools see them. */
 export interface AgentMemory {
-  get(label: string): { value: string; readOnly: boolean; limit: number } | null;
-  labels(): string[];
-  /** Writes a block's value (creating the block when there is none); throws ToolError if it is over its limit. */
-  set(label: string, value: string): void;
+  get(label: string): Promise<{ value: string; readOnly: boolean; limit: number } | null>;
+  labels(): Promise<string[]>;
+  /** Writes a block's value (creating the block when there is none); rejects with ToolError if it is over its limit. */
+  set(label: string, value: string): Promise<void>;
 }
 
 export interface ToolDefinition {

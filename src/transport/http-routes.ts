@@ -104,8 +104,8 @@ const modelsQuery = z.object({
  * Agent JSON with Letta's field names and the AgentState fields Letta's clients read: its memory
  * blocks, tags, tools with ids, and the approval request the agent waits on.
  */
-export function agentJson(a: AgentRecord, store: Store) {
-  const blocks = store.listBlocks(a.id).map(blockJson);
+export async function agentJson(a: AgentRecord, store: Store) {
+  const blocks = (await store.listBlocks(a.id)).map(blockJson);
   return {
     id: a.id,
     name: a.name,
@@ -128,7 +128,7 @@ export function agentJson(a: AgentRecord, store: Store) {
     max_steps: a.maxSteps,
     state: a.state,
     active_run_id: a.activeRunId,
-    pending_approval: pendingApproval(a, store),
+    pending_approval: await pendingApproval(a, store),
     pending_approvals: a.pendingToolCalls.map((p) => ({ tool_call_id: p.toolCallId, name: p.name, arguments: p.input, requires_approval: p.requiresApproval })),
     created_at: a.createdAt,
     updated_at: a.updatedAt,
@@ -205,12 +205,10 @@ function builtinToolJson(name: string) {
 const toolId = (name: string) => `tool-${name}`;
 
 /** Letta's `pending_approval`: the approval request the agent waits on, with every pending call in `tool_calls`. */
-function pendingApproval(a: AgentRecord, store: Store) {
+async function pendingApproval(a: AgentRecord, store: Store) {
   if (a.state !== 'awaitingApproval' || !a.activeRunId) return null;
   const pending = new Set(a.pendingToolCalls.map((p) => p.toolCallId));
-  const requests = store
-    .listRunMessages(a.activeRunId)
-    .filter((m): m is ApprovalRequestMessage => m.message_type === 'approval_request_message' && pending.has(m.tool_call.tool_call_id ?? ''));
+  const requests = (await store.listRunMessages(a.activeRunId)).filter((m): m is ApprovalRequestMessage => m.message_type === 'approval_request_message' && pending.has(m.tool_call.tool_call_id ?? ''));
   const first = requests[0];
   return first ? { ...first, tool_calls: requests.map((m) => m.tool_call) } : null;
 }
@@ -272,18 +270,18 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
     }),
     // No MCP servers: tools are letta-stream's built-ins and the turn's client tools.
     route('GET', '/v1/mcp-servers', () => []),
-    route('GET', '/v1/agents/:id/mcp-servers', (p) => (service.getAgent(p.id as string), [])),
+    route('GET', '/v1/agents/:id/mcp-servers', async (p) => (await service.getAgent(p.id as string), [])),
     // No secrets are stored (tools run in-process).
-    route('GET', '/v1/agents/:id/secrets', (p) => (service.getAgent(p.id as string), [])),
-    route('GET', '/v1/agents', (_, __, q) => {
+    route('GET', '/v1/agents/:id/secrets', async (p) => (await service.getAgent(p.id as string), [])),
+    route('GET', '/v1/agents', async (_, __, q) => {
       const { page, filter } = agentsListQuery(q);
-      return itemsOf(service.store.pageAgents(page, filter), 'agent').map((a) => agentJson(service.viewAgent(a), service.store));
+      return Promise.all(itemsOf(await service.store.pageAgents(page, filter), 'agent').map((a) => agentJson(service.viewAgent(a), service.store)));
     }),
     route('POST', '/v1/agents', async (_, body) => {
       const b = parse(createAgentBody, await body());
       const approval = [...(b.requires_approval_tools ?? []), ...(b.tool_rules ?? []).filter((r) => r.type === 'requires_approval').map((r) => r.tool_name)];
       return agentJson(
-        service.createAgent({
+        await service.createAgent({
           name: b.name ?? generatedName(),
           ...(b.model ? { model: bareModel(b.model) } : {}),
           ...(b.system !== undefined ? { system: b.system } : {}),
@@ -300,12 +298,12 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
         service.store,
       );
     }),
-    route('GET', '/v1/agents/:id', (p) => agentJson(service.getAgent(p.id as string), service.store)),
+    route('GET', '/v1/agents/:id', async (p) => agentJson(await service.getAgent(p.id as string), service.store)),
     route('PATCH', '/v1/agents/:id', async (p, body) => {
       const b = parse(updateAgentBody, (await body()) ?? {});
       const approval = b.tool_rules?.filter((r) => r.type === 'requires_approval').map((r) => r.tool_name);
       return agentJson(
-        service.updateAgent(p.id as string, {
+        await service.updateAgent(p.id as string, {
           ...(b.name !== undefined ? { name: b.name } : {}),
           ...(b.model !== undefined ? { model: bareModel(b.model) } : {}),
           ...(b.system !== undefined ? { system: b.system } : {}),
@@ -318,12 +316,12 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
       );
     }),
     route('POST', '/v1/tools/add-base-tools', () => [...builtinTools.keys()].map(builtinToolJson)),
-    route('GET', '/v1/agents/:id/core-memory/blocks', (p, _, q) => pageBlocks(service.listBlocks(p.id as string), parse(blocksQuery, Object.fromEntries(q), 'the query string')).map(blockJson)),
-    route('GET', '/v1/agents/:id/core-memory/blocks/:label', (p) => blockJson(service.getBlock(p.id as string, p.label as string))),
+    route('GET', '/v1/agents/:id/core-memory/blocks', async (p, _, q) => pageBlocks(await service.listBlocks(p.id as string), parse(blocksQuery, Object.fromEntries(q), 'the query string')).map(blockJson)),
+    route('GET', '/v1/agents/:id/core-memory/blocks/:label', async (p) => blockJson(await service.getBlock(p.id as string, p.label as string))),
     route('PATCH', '/v1/agents/:id/core-memory/blocks/:label', async (p, body) => {
       const b = parse(updateBlockBody, (await body()) ?? {});
       return blockJson(
-        service.updateBlock(p.id as string, p.label as string, {
+        await service.updateBlock(p.id as string, p.label as string, {
           ...(b.value !== undefined ? { value: b.value } : {}),
           ...(b.limit !== undefined ? { limit: b.limit } : {}),
           ...(b.description !== undefined ? { description: b.description } : {}),
@@ -332,8 +330,8 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
         }),
       );
     }),
-    route('DELETE', '/v1/agents/:id', (p) => {
-      service.deleteAgent(p.id as string);
+    route('DELETE', '/v1/agents/:id', async (p) => {
+      await service.deleteAgent(p.id as string);
       return {};
     }),
     route('PATCH', '/v1/agents/:id/tools/approval/:tool', async (p, body, q) => {
@@ -341,25 +339,25 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
       const fromQuery = q.get('requires_approval');
       const on = b?.requires_approval ?? b?.body_requires_approval ?? (fromQuery === null ? undefined : fromQuery === 'true');
       if (on === undefined) throw new ServiceError('invalid_request', 'say requires_approval: true or false');
-      const agent = service.getAgent(p.id as string);
+      const agent = await service.getAgent(p.id as string);
       const tool = p.tool as string;
       if (!agent.tools.includes(tool)) throw new ServiceError('not_found', `agent ${agent.id} has no tool "${tool}"`);
       const set = new Set(agent.requiresApprovalTools);
       if (on) set.add(tool);
       else set.delete(tool);
-      return agentJson(service.updateAgent(agent.id, { requiresApprovalTools: [...set] }), service.store);
+      return agentJson(await service.updateAgent(agent.id, { requiresApprovalTools: [...set] }), service.store);
     }),
-    route('GET', '/v1/agents/:id/messages', (p, _, q) => {
-      const agent = service.getAgent(p.id as string);
+    route('GET', '/v1/agents/:id/messages', async (p, _, q) => {
+      const agent = await service.getAgent(p.id as string);
       const { page, types, conversationId } = agentMessagesQueryOf(q);
-      const c = conversationId ? service.getConversation(conversationId) : null;
+      const c = conversationId ? await service.getConversation(conversationId) : null;
       if (c && c.agentId !== agent.id) throw new ServiceError('not_found', `agent ${agent.id} has no conversation "${c.id}"`);
       const scope = c ? { conversationId: c.id } : { agentId: agent.id };
-      return itemsOf(service.store.pageMessages(scope, page, types), 'message').map(completeMessage);
+      return itemsOf(await service.store.pageMessages(scope, page, types), 'message').map(completeMessage);
     }),
     route('POST', '/v1/agents/:id/messages/cancel', async (p, body) => {
       const b = parse(cancelBody, await body());
-      const r = service.cancelAgent(p.id as string, b?.run_ids ?? undefined);
+      const r = await service.cancelAgent(p.id as string, b?.run_ids ?? undefined);
       // Letta answers `{<run_id>: "cancelled"}`; our fields ride along (run ids cannot clash with them).
       return { ...Object.fromEntries(r.cancelled_runs.map((id) => [id, 'cancelled'])), ...r };
     }),
@@ -367,52 +365,52 @@ export function httpRoutes(service: AgentService): Array<{ method: string; patte
       const agentId = q.get('agent_id');
       if (!agentId) throw new ServiceError('invalid_request', 'name the agent: ?agent_id=');
       const b = parse(conversationBody, await body());
-      return conversationJson(service.createConversation(agentId, b?.summary ?? b?.description ?? null));
+      return conversationJson(await service.createConversation(agentId, b?.summary ?? b?.description ?? null));
     }),
-    route('GET', '/v1/conversations', (_, __, q) => {
+    route('GET', '/v1/conversations', async (_, __, q) => {
       const { page, agentId, summaryText } = conversationsListQuery(q);
-      const filter = { agentId: agentId ? service.getAgent(agentId).id : undefined, summaryText };
-      return itemsOf(service.store.pageConversations(page, filter), 'conversation').map((c) => conversationJson(service.viewConversation(c)));
+      const filter = { agentId: agentId ? (await service.getAgent(agentId)).id : undefined, summaryText };
+      return itemsOf(await service.store.pageConversations(page, filter), 'conversation').map((c) => conversationJson(service.viewConversation(c)));
     }),
-    route('GET', '/v1/conversations/:id', (p) => conversationJson(service.getConversation(p.id as string))),
+    route('GET', '/v1/conversations/:id', async (p) => conversationJson(await service.getConversation(p.id as string))),
     route('PATCH', '/v1/conversations/:id', async (p, body) => {
       const b = parse(conversationBody, await body());
       const summary = b?.summary !== undefined ? b.summary : b?.description;
-      const c = summary === undefined ? service.getConversation(p.id as string) : service.updateConversation(p.id as string, summary);
+      const c = summary === undefined ? await service.getConversation(p.id as string) : await service.updateConversation(p.id as string, summary);
       return conversationJson(c);
     }),
-    route('DELETE', '/v1/conversations/:id', (p) => {
-      service.deleteConversation(p.id as string);
+    route('DELETE', '/v1/conversations/:id', async (p) => {
+      await service.deleteConversation(p.id as string);
       return {};
     }),
     route('POST', '/v1/conversations/:id/cancel', async (p, body) => {
       const b = parse(conversationCancelBody, await body());
-      const t = conversationTarget(service, p.id as string, b?.agent_id);
-      const r = service.cancelAgent(t.agentId, undefined, t.conversationId);
+      const t = await conversationTarget(service, p.id as string, b?.agent_id);
+      const r = await service.cancelAgent(t.agentId, undefined, t.conversationId);
       return { ...Object.fromEntries(r.cancelled_runs.map((id) => [id, 'cancelled'])), ...r };
     }),
-    route('GET', '/v1/conversations/:id/messages', (p, _, q) => {
+    route('GET', '/v1/conversations/:id/messages', async (p, _, q) => {
       const { page, types, agentId } = conversationMessagesQueryOf(q);
-      const t = conversationTarget(service, p.id as string, agentId);
+      const t = await conversationTarget(service, p.id as string, agentId);
       const scope = t.conversationId ? { conversationId: t.conversationId } : { agentId: t.agentId };
-      return itemsOf(service.store.pageMessages(scope, page, types), 'message').map(completeMessage);
+      return itemsOf(await service.store.pageMessages(scope, page, types), 'message').map(completeMessage);
     }),
-    route('GET', '/v1/runs', (_, __, q) => {
+    route('GET', '/v1/runs', async (_, __, q) => {
       const { page, filter, agentId } = runsListQuery(q);
       // An agent may be named by id or by name (`demo`), as everywhere; an unknown one is a 404.
-      if (agentId) filter.agentIds = [service.getAgent(agentId).id];
-      if (filter.conversationId) service.getConversation(filter.conversationId); // an unknown one is a 404
-      return itemsOf(service.store.pageRuns(page, filter), 'run').map(runJson);
+      if (agentId) filter.agentIds = [(await service.getAgent(agentId)).id];
+      if (filter.conversationId) await service.getConversation(filter.conversationId); // an unknown one is a 404
+      return itemsOf(await service.store.pageRuns(page, filter), 'run').map(runJson);
     }),
-    route('GET', '/v1/runs/:id', (p) => runJson(service.getRun(p.id as string))),
-    route('GET', '/v1/runs/:id/usage', (p) => {
-      const u = service.getRun(p.id as string).usage;
+    route('GET', '/v1/runs/:id', async (p) => runJson(await service.getRun(p.id as string))),
+    route('GET', '/v1/runs/:id/usage', async (p) => {
+      const u = (await service.getRun(p.id as string)).usage;
       return { completion_tokens: u?.completion_tokens ?? 0, prompt_tokens: u?.prompt_tokens ?? 0, total_tokens: u?.total_tokens ?? 0, step_count: u?.step_count ?? 0 };
     }),
-    route('GET', '/v1/runs/:id/transitions', (p) => service.runTransitions(p.id as string).map(transitionJson)),
-    route('GET', '/v1/runs/:id/messages', (p, _, q) => {
-      const run = service.getRun(p.id as string);
-      return itemsOf(service.store.pageMessages({ runId: run.id }, runMessagesQueryOf(q)), 'message').map(completeMessage);
+    route('GET', '/v1/runs/:id/transitions', async (p) => (await service.runTransitions(p.id as string)).map(transitionJson)),
+    route('GET', '/v1/runs/:id/messages', async (p, _, q) => {
+      const run = await service.getRun(p.id as string);
+      return itemsOf(await service.store.pageMessages({ runId: run.id }, runMessagesQueryOf(q)), 'message').map(completeMessage);
     }),
   ];
 }

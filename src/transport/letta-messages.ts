@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { AgentService, RunRequest } from '../actors/agent-service.js';
 import { httpStatusFor, ServiceError, toServiceError } from '../actors/errors.js';
-import type { LogEntry, RunEnd } from '../actors/run-log.js';
+import type { LogEntry, RunEnd, RunLog } from '../actors/run-log.js';
 import { runStatusFor, type LettaFrame, type LettaMessage, type StopReasonFrame, type StopReasonType } from '../letta/frames.js';
 import { clientTools } from '../tools/client-tools.js';
 import { completeMessage } from './letta-lists.js';
@@ -127,10 +127,11 @@ function mergeInto(into: Merged, f: Merged): void {
 /** Writes a run's log as Letta's SSE: `data: {json}` per frame, `event: error` on failure, `data: [DONE]`. */
 function streamLog(
   service: AgentService,
-  runId: string,
+  log: RunLog,
   res: ServerResponse,
   o: { after: number; tokens: boolean; types: Set<string> | null; cancelOnClose: boolean; pingMs?: number; maxBufferedBytes: number },
 ): void {
+  const runId = log.runId;
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
   res.flushHeaders(); // the client's create() resolves on the headers, even while the model is silent
   let pending: Merged | null = null;
@@ -162,7 +163,7 @@ function streamLog(
     pending = null;
   };
   const unsubscribe = followPaced(
-    service.streamableLog(runId),
+    log,
     o.after,
     {
       frame: (entry: LogEntry) => {
@@ -172,8 +173,7 @@ function streamLog(
         if (o.types && f.otid && !o.types.has(String(f.message_type))) return;
         if (f.message_type === 'stop_reason' && f.stop_reason !== 'end_turn' && f.stop_reason !== 'requires_approval' && f.stop_reason !== 'max_steps' && f.stop_reason !== 'cancelled') {
           flush();
-          const run = service.store.getRun(runId);
-          res.write(`event: error\ndata: ${JSON.stringify({ message_type: 'error_message', run_id: runId, error_type: f.stop_reason, message: run?.error ?? String(f.stop_reason), seq_id: f.seq_id })}\n\n`);
+          res.write(`event: error\ndata: ${JSON.stringify({ message_type: 'error_message', run_id: runId, error_type: f.stop_reason, message: log.error ?? String(f.stop_reason), seq_id: f.seq_id })}\n\n`);
         }
         if (o.tokens) return write(entry.json);
         if (pending && f.otid && pending.otid === f.otid) return mergeInto(pending, f);
@@ -196,7 +196,9 @@ function streamLog(
     unsubscribe();
     // A client that hangs up on a foreground stream cancels its run, as Letta's does; a
     // background run goes on, and so does a run whose slow reader this server dropped.
-    if (!ended && !dropped && o.cancelOnClose) service.cancelRun(runId);
+    if (!ended && !dropped && o.cancelOnClose) {
+      service.cancelRun(runId).catch((err: unknown) => service.warn(`run ${runId}: cancelling it (its client hung up) failed: ${err instanceof Error ? err.message : String(err)}`));
+    }
   });
 }
 
@@ -226,14 +228,14 @@ const conversationTurnBody = lettaTurnBody.extend({ agent_id: z.string().min(1).
  * Which history a conversation path names: `default` with `agent_id` is the agent's own
  * (Letta's agent-direct mode); an agent id in its place is the deprecated form of the same.
  */
-export function conversationTarget(service: AgentService, conversationId: string, agentId: string | null | undefined): { agentId: string; conversationId: string | null } {
+export async function conversationTarget(service: AgentService, conversationId: string, agentId: string | null | undefined): Promise<{ agentId: string; conversationId: string | null }> {
   if (conversationId === 'default') {
     if (!agentId) throw new ServiceError('invalid_request', 'the default conversation is an agent\'s: send agent_id with it');
-    return { agentId: service.getAgent(agentId).id, conversationId: null };
+    return { agentId: (await service.getAgent(agentId)).id, conversationId: null };
   }
-  const c = service.store.getConversation(conversationId);
+  const c = await service.store.getConversation(conversationId);
   if (c) return { agentId: c.agentId, conversationId: c.id };
-  const agent = service.store.getAgent(conversationId);
+  const agent = await service.store.getAgent(conversationId);
   if (agent) return { agentId: agent.id, conversationId: null };
   throw new ServiceError('not_found', `no conversation "${conversationId}"`);
 }
@@ -248,7 +250,7 @@ export async function handleConversationTurn(
 ): Promise<void> {
   try {
     const body = parseBody(conversationTurnBody, (await readBody()) ?? {});
-    await runTurn(service, conversationTarget(service, conversationId, body.agent_id), body, body.streaming ?? true, res, o);
+    await runTurn(service, await conversationTarget(service, conversationId, body.agent_id), body, body.streaming ?? true, res, o);
   } catch (err) {
     sendDetail(res, err);
   }
@@ -262,10 +264,10 @@ async function runTurn(
   res: ServerResponse,
   o: { pingMs?: number; maxBufferedBytes: number },
 ): Promise<void> {
-  const { runId, log } = service.startRun(target.agentId, turnRequest(body), body.max_steps, body.client_tools ?? [], target.conversationId);
+  const { runId, log } = await service.startRun(target.agentId, turnRequest(body), body.max_steps, body.client_tools ?? [], target.conversationId);
   const types = body.include_return_message_types ? new Set(body.include_return_message_types) : null;
   if (streaming) {
-    streamLog(service, runId, res, {
+    streamLog(service, log, res, {
       after: 0,
       tokens: body.stream_tokens ?? true,
       types,
@@ -281,8 +283,7 @@ async function runTurn(
   const stop = frames.find((f): f is StopReasonFrame => f.message_type === 'stop_reason');
   // A failed turn is an error answer with Letta's status for it, never a 200 with nothing in it.
   if (stop && runStatusFor(stop.stop_reason) === 'failed') {
-    const run = service.store.getRun(runId);
-    const detail = run?.error ?? `the run ended with ${stop.stop_reason}`;
+    const detail = log.error ?? `the run ended with ${stop.stop_reason}`;
     const json = JSON.stringify({ detail, run_id: runId, stop_reason: stop.stop_reason });
     res.writeHead(failedTurnStatus(stop.stop_reason, detail), { 'content-type': 'application/json', 'x-should-retry': 'false', 'content-length': Buffer.byteLength(json) });
     return void res.end(json);
@@ -290,7 +291,7 @@ async function runTurn(
   // The response: what the agent said, not the turn's input (user, approval and input assistant messages).
   const hidden = new Set(['user_message', 'approval_response_message']);
   const isInput = (m: LettaMessage) => hidden.has(m.message_type) || (m.message_type === 'assistant_message' && m.step_id === null);
-  const messages = service.store.listRunMessages(runId).filter((m) => !isInput(m) && (!types || types.has(m.message_type)));
+  const messages = (await service.store.listRunMessages(runId)).filter((m) => !isInput(m) && (!types || types.has(m.message_type)));
   const json = JSON.stringify({
     messages: messages.map(completeMessage),
     stop_reason: stop,
@@ -324,17 +325,17 @@ const conversationResumeBody = z
 export async function handleConversationResume(service: AgentService, conversationId: string, res: ServerResponse, readBody: () => Promise<unknown>, maxBufferedBytes: number): Promise<void> {
   try {
     const body = parseBody(conversationResumeBody, await readBody());
-    const target = conversationTarget(service, conversationId, body?.agent_id);
+    const target = await conversationTarget(service, conversationId, body?.agent_id);
     let runId = body?.run_id ?? null;
     if (runId) {
-      const run = service.getRun(runId);
+      const run = await service.getRun(runId);
       if (run.agentId !== target.agentId || (run.conversationId ?? null) !== target.conversationId) throw new ServiceError('not_found', `run ${runId} is not of conversation ${conversationId}`);
     } else {
-      runId = service.store.listRuns(target.agentId, 1, target.conversationId)[0]?.id ?? null;
+      runId = (await service.store.listRuns(target.agentId, 1, target.conversationId))[0]?.id ?? null;
       if (!runId) throw new ServiceError('not_found', `conversation ${conversationId} has no run to stream`);
     }
-    service.streamableLog(runId); // 404 with the reason before any header
-    streamLog(service, runId, res, { after: body?.starting_after ?? 0, tokens: true, types: null, cancelOnClose: false, maxBufferedBytes });
+    const log = await service.streamableLog(runId); // 404 with the reason before any header
+    streamLog(service, log, res, { after: body?.starting_after ?? 0, tokens: true, types: null, cancelOnClose: false, maxBufferedBytes });
   } catch (err) {
     sendDetail(res, err);
   }
@@ -343,8 +344,8 @@ export async function handleConversationResume(service: AgentService, conversati
 export async function handleRunResume(service: AgentService, runId: string, res: ServerResponse, readBody: () => Promise<unknown>, maxBufferedBytes: number): Promise<void> {
   try {
     const body = parseBody(resumeBody, await readBody());
-    service.streamableLog(runId); // 404 with the reason before any header
-    streamLog(service, runId, res, { after: body?.starting_after ?? 0, tokens: true, types: null, cancelOnClose: false, maxBufferedBytes });
+    const log = await service.streamableLog(runId); // 404 with the reason before any header
+    streamLog(service, log, res, { after: body?.starting_after ?? 0, tokens: true, types: null, cancelOnClose: false, maxBufferedBytes });
   } catch (err) {
     sendDetail(res, err);
   }

@@ -208,7 +208,7 @@ export async function startServer(o: LettaStreamServerOptions): Promise<LettaStr
     close() {
       closing ??= (async () => {
         http.close();
-        o.service.shutdown();
+        await o.service.shutdown();
         // Let the cancelled runs settle and their final frames reach the sockets, then close them.
         if (!(await o.service.whenIdle(SHUTDOWN_DRAIN_MS))) o.warn?.(`shutdown: ${o.service.liveRunCount} run(s) still settling after ${SHUTDOWN_DRAIN_MS} ms`);
         await new Promise((r) => setImmediate(r));

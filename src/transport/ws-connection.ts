@@ -1,7 +1,7 @@
 import type { WebSocket } from 'ws';
 import type { AgentService } from '../actors/agent-service.js';
 import { toServiceError } from '../actors/errors.js';
-import type { LogEntry, RunEnd } from '../actors/run-log.js';
+import type { LogEntry, RunEnd, RunLog } from '../actors/run-log.js';
 import { followPaced } from './paced-follow.js';
 import { clientFrame, issuesOf, type ClientFrame, type ServerFrame } from './protocol.js';
 import { toRunRequest } from './run-request.js';
@@ -26,6 +26,8 @@ export class WsConnection {
   private readonly lastSeq = new Map<string, number>();
   private closed = false;
   private alive = true;
+  /** The frames being handled, in order. Never rejects. */
+  private inbox: Promise<void> = Promise.resolve();
   private readonly heartbeat: NodeJS.Timeout;
 
   constructor(
@@ -90,28 +92,30 @@ export class WsConnection {
     if (!parsed.success) {
       return this.send({ type: 'error', ...(requestId ? { request_id: requestId } : {}), code: 'invalid_request', message: 'the frame does not follow the protocol', issues: issuesOf(parsed.error) });
     }
-    try {
-      this.handle(parsed.data);
-    } catch (err) {
-      const e = toServiceError(err);
-      this.send({ type: 'error', request_id: parsed.data.request_id, code: e.code, message: e.message, ...(e.issues ? { issues: e.issues } : {}) });
-    }
+    const data = parsed.data;
+    // One frame after another: answers come in the order of the requests.
+    this.inbox = this.inbox
+      .then(() => this.handle(data))
+      .catch((err: unknown) => {
+        const e = toServiceError(err);
+        this.send({ type: 'error', request_id: data.request_id, code: e.code, message: e.message, ...(e.issues ? { issues: e.issues } : {}) });
+      });
   }
 
-  private handle(frame: ClientFrame): void {
+  private async handle(frame: ClientFrame): Promise<void> {
     switch (frame.type) {
       case 'run.start': {
-        const { runId, agentId } = this.service.startRun(frame.agent_id, toRunRequest(frame.messages), frame.max_steps, frame.client_tools ?? [], frame.conversation_id ?? null);
+        const { runId, agentId, log } = await this.service.startRun(frame.agent_id, toRunRequest(frame.messages), frame.max_steps, frame.client_tools ?? [], frame.conversation_id ?? null);
         this.send({ type: 'run.started', request_id: frame.request_id, run_id: runId, agent_id: agentId });
-        this.follow(runId, 0);
+        this.follow(log, 0);
         return;
       }
       case 'run.subscribe': {
         const after = frame.after_seq_id ?? 0;
-        this.service.streamableLog(frame.run_id); // not_found before any acknowledgement
+        const log = await this.service.streamableLog(frame.run_id); // not_found before any acknowledgement
         this.subscriptions.get(frame.run_id)?.();
         this.send({ type: 'run.subscribed', request_id: frame.request_id, run_id: frame.run_id, after_seq_id: after });
-        this.follow(frame.run_id, after);
+        this.follow(log, after);
         return;
       }
       case 'run.unsubscribe':
@@ -120,22 +124,23 @@ export class WsConnection {
         this.send({ type: 'run.unsubscribed', request_id: frame.request_id, run_id: frame.run_id });
         return;
       case 'run.cancel': {
-        const r = this.service.cancelRun(frame.run_id);
+        const r = await this.service.cancelRun(frame.run_id);
         this.send({ type: 'run.cancel.result', request_id: frame.request_id, ...r });
         return;
       }
       case 'agent.cancel': {
-        const r = this.service.cancelAgent(frame.agent_id, undefined, frame.conversation_id ?? null);
+        const r = await this.service.cancelAgent(frame.agent_id, undefined, frame.conversation_id ?? null);
         this.send({ type: 'agent.cancel.result', request_id: frame.request_id, ...r });
         return;
       }
     }
   }
 
-  private follow(runId: string, afterSeq: number): void {
+  private follow(log: RunLog, afterSeq: number): void {
+    const runId = log.runId;
     let ended = false;
     const unsubscribe = followPaced(
-      this.service.streamableLog(runId),
+      log,
       afterSeq,
       {
         frame: (entry: LogEntry) => {

@@ -132,22 +132,22 @@ describe('recovery of a run whose earlier steps were stored', () => {
     try {
       const s1 = new SqliteStore({ file });
       const first = new AgentService({ store: s1, client, dataDir: data });
-      const agent = first.ensureDemoAgent();
+      const agent = await first.ensureDemoAgent();
       // Step 1: a tool call (stored with its return); step 2: the answer, streaming when the "crash" comes.
       // (after a tool result the built-in server answers in about 20 tokens: slow it down instead)
-      const { runId, log } = first.startRun(agent.id, { kind: 'user', text: '#delay 40\n#tool calculator {"expression": "6*7"}' });
+      const { runId, log } = await first.startRun(agent.id, { kind: 'user', text: '#delay 40\n#tool calculator {"expression": "6*7"}' });
       const seen: Frame[] = [];
       log.subscribe({ frame: (e) => seen.push(JSON.parse(e.json) as Frame), end: () => {} });
-      await expect.poll(() => ofType(seen, 'assistant_message').length, { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
+      await expect.poll(async () => ofType(seen, 'assistant_message').length, { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
       await new Promise((r) => setTimeout(r, 150));
       expect(ofType(seen, 'stop_reason')).toEqual([]); // still mid-step
-      s1.close(); // the process dies: nothing more reaches the file
-      first.shutdown();
+      await s1.close(); // the process dies: nothing more reaches the file
+      await first.shutdown();
 
       const s2 = new SqliteStore({ file });
       const second = new AgentService({ store: s2, client, dataDir: data });
-      expect(second.recover()).toEqual([runId]);
-      const messages = s2.listRunMessages(runId);
+      expect(await second.recover()).toEqual([runId]);
+      const messages = await s2.listRunMessages(runId);
       expect(messages.map((m) => m.message_type)).toEqual([
         'user_message',
         'reasoning_message',
@@ -164,11 +164,11 @@ describe('recovery of a run whose earlier steps were stored', () => {
       expect(replay.map((f) => f.seq_id)).toEqual(replay.map((_, i) => i + 1));
       expect(replay.slice(-2).map((f) => f.message_type)).toEqual(['stop_reason', 'usage_statistics']);
       expect(replay.at(-1)).toMatchObject({ step_count: 2 });
-      const next = second.startRun(agent.id, { kind: 'user', text: 'and now?' });
+      const next = await second.startRun(agent.id, { kind: 'user', text: 'and now?' });
       const end = await new Promise((resolve) => next.log.subscribe({ frame: () => {}, end: resolve }));
       expect(end).toMatchObject({ status: 'completed', stop_reason: 'end_turn' });
-      second.shutdown();
-      s2.close();
+      await second.shutdown();
+      await s2.close();
     } finally {
       await anthropic.close();
     }

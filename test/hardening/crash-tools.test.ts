@@ -114,9 +114,9 @@ describe('crash recovery tells the model what really ran', () => {
         [plain.id, '42'],
         [gated.id, '5'],
       ] as const) {
-        const messages = store.listAgentMessages(agent) as unknown as Frame[];
+        const messages = await store.listAgentMessages(agent) as unknown as Frame[];
         const names = new Map([...returnsPerCall(messages)].map(([id, x]) => [id, x.name]));
-        const uses = resultsPerUse(store.getHistory(agent));
+        const uses = resultsPerUse(await store.getHistory(agent));
         expect(uses.size).toBe(2);
         for (const [id, results] of uses) {
           expect(results, `${agent} ${names.get(id)}: one tool_result`).toHaveLength(1);
@@ -125,7 +125,7 @@ describe('crash recovery tells the model what really ran', () => {
         }
       }
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });

@@ -20,7 +20,7 @@ beforeEach(async () => {
   client = new Anthropic({ apiKey: 'local', baseURL: anthropic.url, maxRetries: 0 });
 });
 afterEach(async () => {
-  for (const s of stores.splice(0)) s.close();
+  for (const s of stores.splice(0)) await s.close();
   await anthropic.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -47,9 +47,10 @@ function counting(real: SqliteStore): { store: Store; batches: number[] } {
   return { store, batches };
 }
 
-function finish(service: AgentService, runId: string, after = 0): Promise<{ entries: LogEntry[]; end: RunEnd }> {
+async function finish(service: AgentService, runId: string, after = 0): Promise<{ entries: LogEntry[]; end: RunEnd }> {
   const entries: LogEntry[] = [];
-  return new Promise((resolve) => service.subscribe(runId, { frame: (e) => entries.push(e), end: (end) => resolve({ entries, end }) }, after));
+  const log = await service.streamableLog(runId);
+  return new Promise((resolve) => log.subscribe({ frame: (e) => entries.push(e), end: (end) => resolve({ entries, end }) }, after));
 }
 
 describe('frame journal', () => {
@@ -57,40 +58,40 @@ describe('frame journal', () => {
     const real = open();
     const { store, batches } = counting(real);
     const service = new AgentService({ store, client, dataDir: dir });
-    const agent = service.ensureDemoAgent();
-    const { runId } = service.startRun(agent.id, { kind: 'user', text: '#tokens 3000\nflood' });
+    const agent = await service.ensureDemoAgent();
+    const { runId } = await service.startRun(agent.id, { kind: 'user', text: '#tokens 3000\nflood' });
     const { entries } = await finish(service, runId);
     expect(entries.length).toBeGreaterThan(500);
     expect(batches.length).toBeLessThan(entries.length / 20);
-    expect(real.listRunFrames(runId)).toEqual(entries);
-    service.shutdown();
+    expect(await real.listRunFrames(runId)).toEqual(entries);
+    await service.shutdown();
   });
 
   it('after a restart, an ended run streams from its journal for the grace period; then its frames are pruned', async () => {
     const s1 = open();
     const first = new AgentService({ store: s1, client, dataDir: dir });
-    const agent = first.ensureDemoAgent();
-    const { runId } = first.startRun(agent.id, { kind: 'user', text: '#tool calculator {"expression": "6*7"}' });
+    const agent = await first.ensureDemoAgent();
+    const { runId } = await first.startRun(agent.id, { kind: 'user', text: '#tool calculator {"expression": "6*7"}' });
     const original = await finish(first, runId);
-    first.shutdown();
-    s1.close();
+    await first.shutdown();
+    await s1.close();
 
     const s2 = open();
     const second = new AgentService({ store: s2, client, dataDir: dir, graceMs: 60_000 });
-    second.recover();
+    await second.recover();
     const replay = await finish(second, runId, 3);
     expect(replay.entries).toEqual(original.entries.slice(3));
     expect(replay.end).toEqual(original.end);
-    second.shutdown();
-    s2.close();
+    await second.shutdown();
+    await s2.close();
 
     const s3 = open();
     const third = new AgentService({ store: s3, client, dataDir: dir, graceMs: 1 });
     await new Promise((r) => setTimeout(r, 5));
-    third.recover();
-    expect(s3.listRunFrames(runId)).toEqual([]);
-    expect(() => third.streamableLog(runId)).toThrow(/no longer kept/);
-    expect(s3.listRunMessages(runId).length).toBeGreaterThan(0); // the messages stay
-    third.shutdown();
+    await third.recover();
+    expect(await s3.listRunFrames(runId)).toEqual([]);
+    await expect(third.streamableLog(runId)).rejects.toThrow(/no longer kept/);
+    expect((await s3.listRunMessages(runId)).length).toBeGreaterThan(0); // the messages stay
+    await third.shutdown();
   });
 });

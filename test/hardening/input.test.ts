@@ -14,10 +14,10 @@ describe('input the Anthropic API would refuse', () => {
   });
   afterAll(() => h.close());
 
-  const stored = (h: Harness) => h.store.listAgentMessages(h.service.getAgent('demo').id).length;
+  const stored = async (h: Harness) => (await h.store.listAgentMessages((await h.service.getAgent('demo')).id)).length;
 
   it('refuses a lone surrogate in a WebSocket run.start, naming the field, and stores nothing', async () => {
-    const before = stored(h);
+    const before = (await stored(h));
     const c = await TestClient.connect(h.server.wsUrl);
     // JSON text with the escape: JSON.stringify of a lone surrogate writes exactly this.
     c.send('{"type":"run.start","request_id":"s1","agent_id":"demo","messages":[{"role":"user","content":"bad \\ud800 text"}]}');
@@ -25,7 +25,7 @@ describe('input the Anthropic API would refuse', () => {
     expect(err).toMatchObject({ type: 'error', code: 'invalid_request' });
     expect(err.message).toMatch(/messages\.0\.content contains a lone UTF-16 surrogate/);
     expect(h.service.liveRunCount).toBe(0);
-    expect(stored(h)).toBe(before);
+    expect((await stored(h))).toBe(before);
     // a well-formed astral character (a surrogate pair) is fine, and the agent still answers
     const runId = await c.start('demo', 'emoji 😀 ok');
     expect((await c.waitFor((f) => f.type === 'run.end' && f.run_id === runId)).status).toBe('completed');
@@ -33,7 +33,7 @@ describe('input the Anthropic API would refuse', () => {
   });
 
   it('refuses a lone surrogate in Letta turn bodies and agent configuration with 400', async () => {
-    const before = stored(h);
+    const before = (await stored(h));
     const r = await fetch(`${h.server.url}/v1/agents/demo/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -42,7 +42,7 @@ describe('input the Anthropic API would refuse', () => {
     expect(r.status).toBe(400);
     const body = (await r.json()) as { detail: string };
     expect(body.detail).toMatch(/messages\.0\.content\.0\.text contains a lone UTF-16 surrogate/);
-    expect(stored(h)).toBe(before);
+    expect((await stored(h))).toBe(before);
 
     const agent = await fetch(`${h.server.url}/v1/agents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"a","system":"be \\ud83d"}' });
     expect(agent.status).toBe(400);

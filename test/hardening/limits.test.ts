@@ -134,7 +134,7 @@ describe('slow readers of Letta SSE streams', () => {
     // Each stream ended one of two ways: dropped with where to resume, or delivered whole at its pace.
     for (const t of texts) expect(t.includes('"error_type":"slow_reader"') !== t.includes('data: [DONE]')).toBe(true);
     // The run itself was not cancelled by the server dropping its readers.
-    expect(h.store.getRun(runId)?.status).toBe('completed');
+    expect((await h.store.getRun(runId))?.status).toBe('completed');
 
     const dropped = texts.find((t) => t.includes('slow_reader'));
     if (dropped) {

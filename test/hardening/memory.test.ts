@@ -40,16 +40,16 @@ describe('memory after fast, large streams', () => {
     const service = new AgentService({ store, client, dataDir: dir, graceMs: GRACE_MS });
 
     const statuses = new Map<string, number>();
-    const runOne = (i: number) =>
-      new Promise<void>((resolve) => {
-        const { text, cancel } = prompt(i);
-        // A fresh agent per run keeps every request the same size (and the runs independent).
-        const agent = service.createAgent({ name: `m${i}`, tools: ['write_file'] });
-        const { log } = service.startRun(agent.id, { kind: 'user', text });
-        let first = true;
+    const runOne = async (i: number) => {
+      const { text, cancel } = prompt(i);
+      // A fresh agent per run keeps every request the same size (and the runs independent).
+      const agent = await service.createAgent({ name: `m${i}`, tools: ['write_file'] });
+      const { log } = await service.startRun(agent.id, { kind: 'user', text });
+      let first = true;
+      await new Promise<void>((resolve, reject) => {
         log.subscribe({
           frame: () => {
-            if (cancel && first) setImmediate(() => service.cancelRun(log.runId));
+            if (cancel && first) setImmediate(() => void service.cancelRun(log.runId).catch(reject));
             first = false;
           },
           end: (end) => {
@@ -58,6 +58,7 @@ describe('memory after fast, large streams', () => {
           },
         });
       });
+    };
     let next = 0;
     const worker = async () => {
       while (next < TOTAL) await runOne(next++);
@@ -87,7 +88,7 @@ describe('memory after fast, large streams', () => {
     expect(perRunKb).toBeLessThan(32);
 
     await anthropic.close();
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }, 180_000);
 });

@@ -22,7 +22,7 @@ function upgrade(url: string, headers: Record<string, string>): Promise<'open' |
   });
 }
 
-const agentCount = async (h: Harness) => h.store.listAgents().length;
+const agentCount = async (h: Harness) => (await h.store.listAgents()).length;
 
 describe('a token-less loopback instance and browsers', () => {
   let h: Harness;

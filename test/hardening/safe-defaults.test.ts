@@ -95,7 +95,7 @@ describe('removing a tool while its call awaits approval', () => {
 
     const returns = ((await http('GET', `/v1/agents/${agent.id}/messages`)).json as unknown as Frame[]).filter((m) => m.message_type === 'tool_return_message');
     expect(returns).toEqual([expect.objectContaining({ tool_call_id: toolCallId, status: 'error', tool_return: 'denied: the tool was removed from the agent' })]);
-    const results = h.store.getHistory(agent.id).flatMap((t) => t.content as Block[]).filter((b) => b.type === 'tool_result');
+    const results = (await h.store.getHistory(agent.id)).flatMap((t) => t.content as Block[]).filter((b) => b.type === 'tool_result');
     expect(results).toEqual([{ type: 'tool_result', tool_use_id: toolCallId, content: 'denied: the tool was removed from the agent', is_error: true }]);
     // a stale approval is refused; a new turn goes to the model with a valid history
     c.send({ type: 'run.start', request_id: 'stale', agent_id: agent.id, messages: [{ type: 'approval', approvals: [{ type: 'approval', tool_call_id: toolCallId, approve: true }] }] });

@@ -40,7 +40,7 @@ describe('a full disk mid-run', () => {
     let faults!: FaultyStore;
     h = await startHarness({ wrapStore: (s) => (faults = faultyStore(s)).store });
     c = await TestClient.connect(h.server.wsUrl);
-    const agent = h.service.ensureDemoAgent().id;
+    const agent = (await h.service.ensureDemoAgent()).id;
     const runId = await c.start(agent, '#tokens 300\n#delay 2\nfill the disk');
     await c.waitFor((f) => f.run_id === runId && f.message_type === 'assistant_message');
     faults.fail(['appendMessages', 'appendHistory']);
@@ -58,7 +58,7 @@ describe('a full disk mid-run', () => {
     let faults!: FaultyStore;
     h = await startHarness({ wrapStore: (s) => (faults = faultyStore(s)).store });
     c = await TestClient.connect(h.server.wsUrl);
-    const agent = h.service.ensureDemoAgent().id;
+    const agent = (await h.service.ensureDemoAgent()).id;
     const runId = await c.start(agent, '#tokens 300\n#delay 2\nfill the disk');
     await c.waitFor((f) => f.run_id === runId && f.message_type === 'assistant_message');
     faults.fail();
@@ -73,15 +73,15 @@ describe('a full disk mid-run', () => {
     expect(patch.status).not.toBe(409);
     const del = await json(`${h.server.url}/v1/agents/${agent}`, { method: 'DELETE' });
     expect(del.status).not.toBe(409);
-    expect(h.store.getAgent(agent)?.state).toBe('running'); // really nothing was written
+    expect((await h.store.getAgent(agent))?.state).toBe('running'); // really nothing was written
     const listed = (await json(`${h.server.url}/v1/agents`)).body as unknown as Array<{ id: string; state: string }>;
     expect(listed.find((a) => a.id === agent)?.state).toBe('idle'); // the list says what GET /v1/agents/:id says
 
     faults.heal();
     // The run's end is written once the store takes writes again (retried, and before the next turn).
-    await expect.poll(() => h!.store.getRun(runId)?.status, { timeout: 10_000 }).toBe('failed');
-    expect(h.store.getRun(runId)).toMatchObject({ stopReason: 'error', error: expect.stringMatching(/store/) });
-    expect(h.store.getAgent(agent)?.state).toBe('idle');
+    await expect.poll(async () => (await h!.store.getRun(runId))?.status, { timeout: 10_000 }).toBe('failed');
+    expect(await h.store.getRun(runId)).toMatchObject({ stopReason: 'error', error: expect.stringMatching(/store/) });
+    expect((await h.store.getAgent(agent))?.state).toBe('idle');
     const patched = await json(`${h.server.url}/v1/agents/${agent}`, { method: 'PATCH', body: JSON.stringify({ system: 'be brief' }) });
     expect(patched.status).toBe(200);
     await nextTurnWorks(c, agent);
@@ -91,7 +91,7 @@ describe('a full disk mid-run', () => {
     let faults!: FaultyStore;
     h = await startHarness({ wrapStore: (s) => (faults = faultyStore(s)).store });
     c = await TestClient.connect(h.server.wsUrl);
-    const agent = h.service.ensureDemoAgent().id;
+    const agent = (await h.service.ensureDemoAgent()).id;
     faults.failOnce('appendHistory', (...args) => (args[2] as Array<{ role: string }>)[0]?.role === 'assistant');
     const runId = await c.start(agent, '#tool write_file {"path": "a.txt", "content": "hi"}');
     const frames = await c.runFrames(runId);
@@ -101,7 +101,7 @@ describe('a full disk mid-run', () => {
     const callId = (call.tool_call as { tool_call_id: string }).tool_call_id;
     expect(ofType(frames, 'tool_return_message')).toEqual([expect.objectContaining({ tool_call_id: callId, status: 'error', tool_return: expect.stringContaining('store') })]);
     expect((await json(`${h.server.url}/v1/agents/${agent}`)).body).toMatchObject({ state: 'idle', pending_approvals: [] });
-    expect(h.store.listRunMessages(runId).map((m) => m.message_type)).toEqual(['user_message']); // the step was not stored
+    expect((await h.store.listRunMessages(runId)).map((m) => m.message_type)).toEqual(['user_message']); // the step was not stored
     await nextTurnWorks(c, agent);
   });
 
@@ -109,7 +109,7 @@ describe('a full disk mid-run', () => {
     let faults!: FaultyStore;
     h = await startHarness({ wrapStore: (s) => (faults = faultyStore(s)).store });
     c = await TestClient.connect(h.server.wsUrl);
-    const agent = h.service.ensureDemoAgent().id;
+    const agent = (await h.service.ensureDemoAgent()).id;
     // The first step (the tool call) is stored; its tool return write fails.
     faults.failOnce('appendMessages', (...args) => (args[2] as Array<{ message_type: string }>).some((m) => m.message_type === 'tool_return_message'));
     const runId = await c.start(agent, '#tool calculator {"expression": "2+2"}');
@@ -125,7 +125,7 @@ describe('a full disk before a turn starts', () => {
   it('the turn is refused with 503 and a detail (retry later); nothing is left running', async () => {
     let faults!: FaultyStore;
     h = await startHarness({ wrapStore: (s) => (faults = faultyStore(s)).store });
-    const agent = h.service.ensureDemoAgent().id;
+    const agent = (await h.service.ensureDemoAgent()).id;
     faults.fail(['createRun']);
     const r = await json(`${h.server.url}/v1/agents/${agent}/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }) });
     expect(r.status).toBe(503);
@@ -134,7 +134,7 @@ describe('a full disk before a turn starts', () => {
     c.send({ type: 'run.start', request_id: 'w1', agent_id: agent, messages: [{ role: 'user', content: 'hi' }] });
     expect(await c.waitFor((f) => f.request_id === 'w1')).toMatchObject({ type: 'error', code: 'unavailable' });
     faults.heal();
-    expect(h.store.getAgent(agent)?.state).toBe('idle');
+    expect((await h.store.getAgent(agent))?.state).toBe('idle');
     await nextTurnWorks(c, agent);
   });
 });
@@ -143,7 +143,7 @@ describe('a database locked by another process', () => {
   it('writes give up fast (no multi-second event loop stall), the run fails, and heals once unlocked', async () => {
     h = await startHarness();
     c = await TestClient.connect(h.server.wsUrl);
-    const agent = h.service.ensureDemoAgent().id;
+    const agent = (await h.service.ensureDemoAgent()).id;
     const runId = await c.start(agent, '#tokens 300\n#delay 2\nwhile locked');
     await c.waitFor((f) => f.run_id === runId && f.message_type === 'assistant_message');
 
@@ -170,8 +170,8 @@ describe('a database locked by another process', () => {
       locker.exec('ROLLBACK');
       locker.close();
     }
-    await expect.poll(() => h!.store.getRun(runId)?.status, { timeout: 10_000 }).toBe('failed');
-    expect(h.store.getAgent(agent)?.state).toBe('idle');
+    await expect.poll(async () => (await h!.store.getRun(runId))?.status, { timeout: 10_000 }).toBe('failed');
+    expect((await h.store.getAgent(agent))?.state).toBe('idle');
     await nextTurnWorks(c, agent);
   });
 });

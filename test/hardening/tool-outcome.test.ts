@@ -16,7 +16,7 @@ let demo: string;
 beforeEach(async () => {
   h = await startHarness();
   c = await TestClient.connect(h.server.wsUrl);
-  demo = h.service.ensureDemoAgent().id;
+  demo = (await h.service.ensureDemoAgent()).id;
 });
 afterEach(async () => {
   c.close();
@@ -53,9 +53,8 @@ describe('a cancelled write reports what really happened', () => {
       const exists = existsSync(path.join(h.service.workspaceDir, file));
       const full = exists && readFileSync(path.join(h.service.workspaceDir, file), 'utf8') === content;
       if (exists) written++;
-      const stored = h.store.listRunMessages(runId).filter((m) => m.message_type === 'tool_return_message' && (m as unknown as Frame).tool_call_id === toolCallId) as unknown as Frame[];
-      const results = h.store
-        .getHistory(demo)
+      const stored = (await h.store.listRunMessages(runId)).filter((m) => m.message_type === 'tool_return_message' && (m as unknown as Frame).tool_call_id === toolCallId) as unknown as Frame[];
+      const results = (await h.store.getHistory(demo))
         .flatMap((t) => t.content as ToolResult[])
         .filter((b) => b.type === 'tool_result' && b.tool_use_id === toolCallId);
       const said = ret.status === 'success';
@@ -65,8 +64,8 @@ describe('a cancelled write reports what really happened', () => {
 
       const stop = ofType(frames, 'stop_reason')[0]!.stop_reason;
       expect(['cancelled', 'end_turn'], `try ${i}`).toContain(stop);
-      expect(h.store.getRun(runId)?.status).toBe(stop === 'cancelled' ? 'cancelled' : 'completed');
-      await expect.poll(() => h.store.getAgent(demo)?.state).toBe('idle');
+      expect((await h.store.getRun(runId))?.status).toBe(stop === 'cancelled' ? 'cancelled' : 'completed');
+      await expect.poll(async () => (await h.store.getAgent(demo))?.state).toBe('idle');
     }
     expect(wrong).toEqual([]);
     // the interleavings really varied: some writes happened (the cancel came too late to stop them)

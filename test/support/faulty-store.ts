@@ -7,15 +7,18 @@ export const WRITE_METHODS = [
   'createAgent',
   'updateAgentConfig',
   'deleteAgent',
-  'setAgentState',
+  'casTurnState',
   'releaseAgent',
+  'putBlock',
   'createConversation',
   'updateConversationSummary',
   'deleteConversation',
-  'setConversationState',
   'createRun',
   'finishRun',
   'failInterruptedRuns',
+  'requestCancel',
+  'renewLease',
+  'dropLease',
   'appendMessages',
   'appendHistory',
   'appendRunFrames',
@@ -25,8 +28,9 @@ export const WRITE_METHODS = [
 ] as const;
 
 /**
- * A real SqliteStore whose chosen methods throw what better-sqlite3 throws on a full disk
+ * A real SqliteStore whose chosen methods reject with what better-sqlite3 throws on a full disk
  * (SqliteError, code SQLITE_FULL). A full disk cannot be had on demand; everything else is real.
+ * A transaction's view is faulty the same way (a write refused inside it rolls it back).
  */
 export interface FaultyStore {
   store: Store;
@@ -43,23 +47,27 @@ export function faultyStore(real: SqliteStore): FaultyStore {
   const failing = new Set<string>();
   const once = new Map<string, (...args: unknown[]) => boolean>();
   let refused = 0;
-  const store = new Proxy(real, {
-    get(target, prop, receiver) {
-      const value: unknown = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function') return value;
-      const name = String(prop);
-      return (...args: unknown[]) => {
-        const when = once.get(name);
-        const failOnce = when?.(...args) === true;
-        if (failOnce) once.delete(name);
-        if (!failOnce && !failing.has(name)) return (value as (...a: unknown[]) => unknown).apply(target, args);
-        refused++;
-        throw new Database.SqliteError('database or disk is full', 'SQLITE_FULL');
-      };
-    },
-  }) as Store;
+  const wrap = (target: Store): Store =>
+    new Proxy(target, {
+      get(t, prop, receiver) {
+        const value: unknown = Reflect.get(t, prop, receiver);
+        if (typeof value !== 'function') return value;
+        const name = String(prop);
+        if (name === 'transaction') {
+          return <T>(fn: (tx: Store) => Promise<T>) => t.transaction((tx) => fn(wrap(tx)));
+        }
+        return (...args: unknown[]) => {
+          const when = once.get(name);
+          const failOnce = when?.(...args) === true;
+          if (failOnce) once.delete(name);
+          if (!failOnce && !failing.has(name)) return (value as (...a: unknown[]) => unknown).apply(t, args);
+          refused++;
+          return Promise.reject(new Database.SqliteError('database or disk is full', 'SQLITE_FULL'));
+        };
+      },
+    });
   return {
-    store,
+    store: wrap(real),
     fail(methods = WRITE_METHODS) {
       for (const m of methods) failing.add(m);
     },

@@ -38,8 +38,8 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const store = new SqliteStore({ file: path.join(dir, 'letta-stream.db') });
   const warnings: string[] = [];
   const service = new AgentService({ store: o.wrapStore ? o.wrapStore(store) : store, client, dataDir: dir, graceMs: o.graceMs ?? 60_000, warn: (m) => warnings.push(m) });
-  service.recover();
-  service.ensureDemoAgent();
+  await service.recover();
+  await service.ensureDemoAgent();
   const server = await startServer({
     service,
     port: 0,
@@ -59,7 +59,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     async close() {
       await server.close();
       await anthropic.close();
-      store.close();
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
