@@ -172,7 +172,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 7,
-    description: 'run owners and cancel requests; instances: the leases of the instances that own running runs',
+    description: 'run owners and cancel requests; instances: the leases of the instances that own running runs; settings',
     up(db) {
       db.exec(`
         ALTER TABLE runs ADD COLUMN owner_id TEXT;
@@ -182,6 +182,11 @@ export const MIGRATIONS: readonly Migration[] = [
           lease_until TEXT NOT NULL
         );
         CREATE INDEX runs_running_owner ON runs (owner_id) WHERE status = 'running';
+        -- what every instance must agree on (the tool workspace's path), first writer wins
+        CREATE TABLE settings (
+          key   TEXT PRIMARY KEY,
+          value TEXT NOT NULL
+        );
       `);
     },
   },

@@ -387,6 +387,9 @@ interface Statements {
   runningOwners: Stmt<[], { owner_id: string | null }>;
   requestCancel: Stmt<[string, string]>;
   renewLease: Stmt<[string, string]>;
+  cancelsOf: Stmt<[string], { id: string }>;
+  claimSetting: Stmt<[string, string]>;
+  getSetting: Stmt<[string], { value: string }>;
   expiredOwners: Stmt<[string], { owner_id: string }>;
   dropLease: Stmt<[string]>;
 
@@ -689,11 +692,19 @@ class SqliteConnection implements SyncStore {
 
   // instance leases
 
-  renewLease(instanceId: string, leaseUntil: string): void {
+  renewLease(instanceId: string, leaseUntil: string): string[] {
     this.stmts.renewLease.run(instanceId, leaseUntil);
+    return this.stmts.cancelsOf.all(instanceId).map((r) => r.id);
   }
 
-  /** Only instances that have a lease row (one that never took a lease is not judged here). */
+  claimSetting(key: string, value: string): string {
+    this.stmts.claimSetting.run(key, value);
+    const row = this.stmts.getSetting.get(key);
+    if (!row) throw new StoreError('store_corrupt', `store: setting ${key} vanished after it was written`);
+    return row.value;
+  }
+
+  /** Owners of running runs whose lease ended, or that have none (nobody vouches for their runs). */
   expiredOwners(at: string): string[] {
     return this.stmts.expiredOwners.all(at).map((r) => r.owner_id);
   }
@@ -899,6 +910,7 @@ class SqliteView implements Store {
   runningOwners() { return this.run(() => this.conn.runningOwners()); }
   requestCancel(runId: string) { return this.run(() => this.conn.requestCancel(runId)); }
   renewLease(instanceId: string, leaseUntil: string) { return this.run(() => this.conn.renewLease(instanceId, leaseUntil)); }
+  claimSetting(key: string, value: string) { return this.run(() => this.conn.claimSetting(key, value)); }
   expiredOwners(at: string) { return this.run(() => this.conn.expiredOwners(at)); }
   dropLease(instanceId: string) { return this.run(() => this.conn.dropLease(instanceId)); }
   appendMessages(runId: string, agentId: string, messages: LettaMessage[]) { return this.run(() => this.conn.appendMessages(runId, agentId, messages)); }
@@ -1116,9 +1128,14 @@ function prepareStatements(db: Database.Database): Statements {
     renewLease: db.prepare<[string, string]>(
       'INSERT INTO instances (id, lease_until) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET lease_until = excluded.lease_until',
     ),
+    cancelsOf: db.prepare<[string], { id: string }>(
+      `SELECT id FROM runs WHERE owner_id = ? AND status = 'running' AND cancel_requested_at IS NOT NULL`,
+    ),
+    claimSetting: db.prepare<[string, string]>('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
+    getSetting: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
     expiredOwners: db.prepare<[string], { owner_id: string }>(
-      `SELECT DISTINCT r.owner_id FROM runs r JOIN instances i ON i.id = r.owner_id
-         WHERE r.status = 'running' AND i.lease_until < ? ORDER BY r.owner_id`,
+      `SELECT DISTINCT r.owner_id FROM runs r LEFT JOIN instances i ON i.id = r.owner_id
+         WHERE r.status = 'running' AND r.owner_id IS NOT NULL AND (i.id IS NULL OR i.lease_until < ?) ORDER BY r.owner_id`,
     ),
     dropLease: db.prepare<[string]>('DELETE FROM instances WHERE id = ?'),
 
