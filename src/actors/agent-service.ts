@@ -16,7 +16,8 @@ import { ServiceError } from './errors.js';
 import { listAnthropicModels, type LettaModel } from './models.js';
 import { RunDriver, type PlannedCall } from './run-driver.js';
 import { RunFinisher } from './run-finisher.js';
-import { recoverInterruptedRun, restoreRunLog } from './run-recovery.js';
+import { failRunsOf, restoreRunLog } from './run-recovery.js';
+import type { SharedRuns } from '../cluster/shared-runs.js';
 import { RunLog, type RunLogListener } from './run-log.js';
 import { runStateInspector, TransitionJournal } from './run-transitions.js';
 import { closeInterruptedToolCalls, closeToolCalls, NOT_RUN_SERVER_STOPPED } from './tool-closing.js';
@@ -31,6 +32,16 @@ export interface AgentServiceOptions {
   warn?: (message: string) => void;
   /** This instance's id, recorded as the owner of the runs it starts (default `inst-<uuid>`). */
   instanceId?: string;
+  /**
+   * True (the default) when no other instance can share the store (the embedded file's lock):
+   * start-up recovery then fails the runs of every owner. False on a shared database: only this
+   * instance's own runs; other owners' runs are recovered when their lease runs out.
+   */
+  exclusive?: boolean;
+  /** Run logs and cancels shared with other instances (Redis); absent: this process only. */
+  shared?: SharedRuns;
+  /** The agents' tool workspace (default `<dataDir>/workspace`); instances sharing a database share it. */
+  workspaceDir?: string;
 }
 
 export interface CreateAgentInput {
@@ -126,56 +137,61 @@ export class AgentService {
   /** Runs' ends, and those the store refused until they are written. */
   private readonly finisher: RunFinisher;
   private pruneTimer: NodeJS.Timeout | null = null;
+  /** Shutting down: new turns are refused, live runs may finish. */
+  private draining = false;
 
   constructor(private readonly o: AgentServiceOptions) {
     this.store = o.store;
     this.instanceId = o.instanceId ?? `inst-${randomUUID()}`;
     this.finisher = new RunFinisher(o.store, (m) => o.warn?.(m));
     this.graceMs = o.graceMs ?? DEFAULT_GRACE_MS;
-    this.workspaceDir = path.resolve(o.dataDir, 'workspace');
+    this.workspaceDir = path.resolve(o.workspaceDir ?? path.join(o.dataDir, 'workspace'));
     mkdirSync(this.workspaceDir, { recursive: true });
+    // A cancel another instance received for a run of ours (every instance hears every cancel).
+    o.shared?.onCancel((runId) => this.live.get(runId)?.actor.send({ type: 'CANCEL' }));
   }
 
-  /** After a crash: runs left running are failed, agents usable, dangling tool calls closed. */
+  /** Cancels asked for in the store that the push did not bring (a heartbeat hands them over). */
+  cancelRequested(runIds: readonly string[]): void {
+    for (const id of runIds) this.live.get(id)?.actor.send({ type: 'CANCEL' });
+  }
+
   /**
-   * The embedded store's data-directory lock proves no other instance is alive: the runs left
-   * running by any owner are failed (one owner after another).
+   * After a stop or a crash: the runs left running are failed, their conversations usable, their
+   * dangling tool calls closed. With the embedded store (exclusive) that is every owner's runs;
+   * on a shared database only this instance's own (its id outlives a restart), never the runs
+   * other live instances are streaming.
    */
   async recover(): Promise<string[]> {
-    const reason = 'the server stopped while the run was in progress';
-    const failed: string[] = [];
-    for (const owner of await this.store.runningOwners()) {
-      // One transaction: a crash during recovery leaves the runs `running`, to be recovered next time.
-      failed.push(
-        ...(await this.store.transaction(async (tx) => {
-          const ids = await tx.failInterruptedRuns(reason, owner);
-          // What the clients saw of the step in flight: its journaled frames become its messages.
-          for (const runId of ids) {
-            const run = await tx.getRun(runId);
-            try {
-              if (run) await recoverInterruptedRun(tx, run, reason);
-            } catch (err) {
-              this.o.warn?.(`run ${runId}: recovering its streamed frames failed: ${err instanceof Error ? err.message : String(err)}`);
-            }
-          }
-          return ids;
-        })),
-      );
-    }
+    const exclusive = this.o.exclusive ?? true;
+    const owners = exclusive ? await this.store.runningOwners() : [this.instanceId];
+    const failed: RunRecord[] = [];
+    for (const owner of owners) failed.push(...(await this.failRunsOf(owner, 'the server stopped while the run was in progress')));
     await this.pruneFrames();
-    // Another conversation's dangling calls: those of the runs just failed (its state is idle now).
-    for (const runId of new Set(failed)) {
-      const run = await this.store.getRun(runId);
-      if (run?.conversationId) await this.guardStore(`run ${runId}: closing its tool calls`, () => closeInterruptedToolCalls(this.store, run.agentId, NOT_RUN_SERVER_STOPPED, run.conversationId ?? null));
+    if (exclusive) {
+      for (const agent of await this.store.listAgents()) {
+        // awaiting approval: no run was in flight, the calls still wait for their decision
+        if (agent.state === 'awaitingApproval') continue;
+        await closeInterruptedToolCalls(this.store, agent.id, NOT_RUN_SERVER_STOPPED);
+      }
     }
-    for (const agent of await this.store.listAgents()) {
-      // awaiting approval: no run was in flight, the calls still wait for their decision
-      if (agent.state === 'awaitingApproval') continue;
-      await closeInterruptedToolCalls(this.store, agent.id, NOT_RUN_SERVER_STOPPED);
-    }
-    return failed;
+    return failed.map((r) => r.id);
   }
 
+  /** Another instance's lease ran out: its runs end `failed` (once, whoever notices first). */
+  async recoverOwner(owner: string): Promise<string[]> {
+    const runs = await this.failRunsOf(owner, `the instance running it (${owner}) was lost`);
+    return runs.map((r) => r.id);
+  }
+
+  private async failRunsOf(owner: string | null, reason: string): Promise<RunRecord[]> {
+    const runs = await failRunsOf(this.store, owner, reason, this.o.shared ?? null, (m) => this.o.warn?.(m));
+    // Their conversations are idle now: close the tool calls a run left without a result.
+    for (const run of runs) {
+      await this.guardStore(`run ${run.id}: closing its tool calls`, () => closeInterruptedToolCalls(this.store, run.agentId, NOT_RUN_SERVER_STOPPED, run.conversationId ?? null));
+    }
+    return runs;
+  }
 
   /**
    * Journaled frames are kept for the grace period after a run ends (resume across a restart),
@@ -206,6 +222,16 @@ export class AgentService {
   }
 
   async ensureDemoAgent(): Promise<AgentRecord> {
+    const existing = await this.store.getAgentByName('demo');
+    if (existing) return existing;
+    if (!(this.o.exclusive ?? true) && (await this.store.claimSetting('demo_agent_creator', this.instanceId)) !== this.instanceId) {
+      // Instances starting together: the one that claimed it creates the demo agent.
+      for (let i = 0; i < 100; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const made = await this.store.getAgentByName('demo');
+        if (made) return made;
+      }
+    }
     return (
       (await this.store.getAgentByName('demo')) ??
       this.createAgent({
@@ -499,6 +525,7 @@ export class AgentService {
     clientTools: readonly ClientTool[] = [],
     conversationId: string | null = null,
   ): Promise<{ runId: string; agentId: string; log: RunLog }> {
+    if (this.draining) throw new ServiceError('unavailable', 'this instance is shutting down and takes no new turns; send it to another instance or retry in a moment');
     await this.writePendingEnds();
     const thread = await this.thread(agentIdOrName, conversationId);
     const agent = thread.agent;
@@ -537,6 +564,7 @@ export class AgentService {
     });
 
     const log = new RunLog(runId, agent.id);
+    this.o.shared?.publish(log);
     const driver = new RunDriver({
       runId,
       agent,
@@ -652,7 +680,22 @@ export class AgentService {
       return { run_id: runId, cancelled: true, status: (await this.getRun(runId)).status };
     }
     const run = await this.getRun(runId);
-    return { run_id: runId, cancelled: false, status: run.status };
+    const cancelled = run.status === 'running' && (await this.cancelElsewhere(run.id));
+    return { run_id: runId, cancelled, status: run.status };
+  }
+
+  /**
+   * A run another instance owns: the store records the request (the owner sees it at its next
+   * heartbeat at the latest) and the push brings it at once. False when the run had ended.
+   */
+  private async cancelElsewhere(runId: string): Promise<boolean> {
+    if (!(await this.store.requestCancel(runId))) return false;
+    try {
+      await this.o.shared?.cancel(runId);
+    } catch (err) {
+      this.o.warn?.(`run ${runId}: pushing its cancel failed (the owner picks it up at its next heartbeat): ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return true;
   }
 
   /**
@@ -670,7 +713,15 @@ export class AgentService {
       if (live && live.agentId === agent.id) {
         live.actor.send({ type: 'CANCEL' });
         cancelled.push(id);
+      } else if (!live && runIds) {
+        // A named run another instance owns.
+        const run = await this.store.getRun(id);
+        if (run?.agentId === agent.id && run.status === 'running' && (await this.cancelElsewhere(id))) cancelled.push(id);
       }
+    }
+    // The conversation's run, owned by another instance.
+    if (!runIds && agent.state === 'running' && agent.activeRunId && !this.live.has(agent.activeRunId) && (await this.cancelElsewhere(agent.activeRunId))) {
+      cancelled.push(agent.activeRunId);
     }
     const denied: string[] = [];
     const fresh = await this.thread(agent.id, conversationId);
@@ -700,9 +751,15 @@ export class AgentService {
     const log = this.runLog(runId);
     if (log) return log;
     const run = await this.getRun(runId); // not_found when unknown
+    // Another instance's run (live or ended): its shared log, as far as it is kept.
+    const shared = this.o.shared ? await this.o.shared.follow(runId) : null;
+    if (shared) return shared;
+    if (run.status === 'running') {
+      throw new ServiceError('not_found', `run ${runId} is running on another instance (${run.ownerId ?? 'unknown'}) and this instance has no shared run logs (start every instance with the same --redis-url); ask that instance`);
+    }
     const endedAt = run.completedAt ? Date.parse(run.completedAt) : NaN;
     const left = endedAt + this.graceMs - Date.now();
-    const restored = run.status !== 'running' && left > 0 ? await restoreRunLog(this.store, run) : null;
+    const restored = left > 0 ? await restoreRunLog(this.store, run) : null;
     if (!restored) {
       throw new ServiceError('not_found', `run ${runId} ended at ${run.completedAt ?? '?'} and its stream is no longer kept (grace period ${Math.round(this.graceMs / 1000)} s); read its messages instead`);
     }
@@ -745,6 +802,11 @@ export class AgentService {
         resolve(true);
       });
     });
+  }
+
+  /** Graceful stop, first part: no new turns from here on; live runs go on (see `whenIdle`). */
+  drain(): void {
+    this.draining = true;
   }
 
   /** Server shutdown: every live run is cancelled through the same transition and finalizer. */

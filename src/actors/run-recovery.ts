@@ -2,8 +2,8 @@ import type { LettaFrame, LettaMessage, ToolReturnMessage } from '../letta/frame
 import { MessageCollector } from '../letta/message-collector.js';
 import { usageFrame } from '../letta/step-outcome.js';
 import { toolReturnMessage } from '../letta/tool-return.js';
-import type { RunRecord, Store, StoredFrame } from '../store/types.js';
-import { RunLog, type LogEntry } from './run-log.js';
+import type { RunRecord, RunTransition, Store, StoredFrame } from '../store/types.js';
+import { RunLog, type LogEntry, type RunEnd } from './run-log.js';
 
 /** A frame as the log stamps it (same key order as RunLog.append, so replays are byte-identical). */
 const stamp = (frame: LettaFrame, runId: string, seq: number): StoredFrame => ({ seq, json: JSON.stringify({ ...frame, run_id: runId, seq_id: seq }) });
@@ -81,4 +81,47 @@ export async function restoreRunLog(store: Store, run: RunRecord): Promise<RunLo
 
 function zeroUsage() {
   return { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 };
+}
+
+/** Where a lost run's frames may also be: the shared run logs of several instances (Redis). */
+export interface SharedRunFrames {
+  follow(runId: string): Promise<RunLog | null>;
+  finish(runId: string, agentId: string, tail: readonly LogEntry[], last: RunTransition | null, end: RunEnd): Promise<void>;
+}
+
+/**
+ * The runs `owner` left running (it stopped or was lost) become `failed` with `reason`, once: the
+ * store's conditional write hands each run to one recoverer, and that one makes what the clients
+ * saw its messages and ends its stream — in the shared log too, where subscribers on every
+ * instance get the end. The shared log may hold frames the journal had not caught up with: they
+ * are journaled first, so the frames that close the run follow the last one anybody saw.
+ */
+export async function failRunsOf(store: Store, owner: string | null, reason: string, shared: SharedRunFrames | null, warn: (m: string) => void): Promise<RunRecord[]> {
+  const failed = await store.transaction(async (tx) => {
+    const runs: RunRecord[] = [];
+    for (const runId of await tx.failInterruptedRuns(reason, owner)) {
+      const run = await tx.getRun(runId);
+      if (!run) continue;
+      runs.push(run);
+      try {
+        const seen = shared ? await shared.follow(runId) : null;
+        if (seen && seen.lastSeq > 0) await tx.appendRunFrames(runId, Array.from({ length: seen.lastSeq }, (_, i) => seen.entry(i + 1) as LogEntry));
+        await recoverInterruptedRun(tx, run, reason);
+      } catch (err) {
+        warn(`run ${runId}: recovering its streamed frames failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    return runs;
+  });
+  // After the commit: only what is stored is told.
+  for (const run of shared ? failed : []) {
+    try {
+      const frames = await store.listRunFrames(run.id);
+      const last = (await store.listRunTransitions(run.id)).at(-1) ?? null;
+      await shared!.finish(run.id, run.agentId, frames, last, { type: 'run.end', run_id: run.id, status: 'failed', stop_reason: 'error' });
+    } catch (err) {
+      warn(`run ${run.id}: ending its shared stream failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return failed;
 }

@@ -1,3 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { SharedRuns } from '../cluster/shared-runs.js';
 import type { Store } from '../store/types.js';
 import { StartError } from './errors.js';
 
@@ -36,12 +40,89 @@ export function redact(url: string): string {
 }
 
 /** Closes what was opened so far when a later part fails to start. */
-export async function closeAll(parts: Array<{ close(): Promise<void> } | Store | null | undefined>): Promise<void> {
-  for (const p of parts.reverse()) {
+export async function closeAll(parts: ReadonlyArray<{ close(): Promise<void> } | null | undefined>): Promise<void> {
+  for (const p of [...parts].reverse()) {
     try {
       await p?.close();
     } catch {
       // closing on the way out of a failed start: the start error is the one to report
     }
   }
+}
+
+export interface Backends {
+  store: Store;
+  shared: SharedRuns | null;
+  kind: 'sqlite' | 'postgres';
+  /** Owner id of this instance's runs: kept in the data directory, so a restart finds its own runs. */
+  instanceId: string;
+  workspaceDir: string;
+  /** For the start-up lines (no password). */
+  describe: string;
+  close(): Promise<void>;
+}
+
+/** Errors of the store and Redis that are the user's to fix, as the one line `serve` prints. */
+const CONFIG_CODES = /^(database_|redis_|store_version|store_corrupt)/;
+
+/**
+ * Opens the store (and Redis), each checked before anything starts: a bad URL, an unreachable
+ * server or a database of a newer version ends the start with one sentence, never a hang.
+ */
+export async function openBackends(choice: BackendChoice, dataDir: string, workspaceFlag: string | undefined, warn: (m: string) => void): Promise<Backends> {
+  const instanceId = instanceIdOf(dataDir);
+  const workspaceDir = path.resolve(workspaceFlag ?? path.join(dataDir, 'workspace'));
+  if (choice.databaseUrl === null) {
+    const { openSqliteStore } = await import('../store/sqlite-store.js');
+    const store = openSqliteStore(dataDir);
+    return { store, shared: null, kind: 'sqlite', instanceId, workspaceDir, describe: dataDir, close: () => store.close() };
+  }
+  const { openPgStore } = await import('../store/pg-store.js');
+  const store = await asStartError(() => openPgStore(choice.databaseUrl!, { onIdleError: (e) => warn(`PostgreSQL: ${e.message}`) }));
+  const opened: Array<Store | SharedRuns> = [store];
+  try {
+    // Tools must see one workspace whichever instance runs them: the first instance's path is
+    // the database's, and an instance on another path refuses to start.
+    const agreed = await store.claimSetting('workspace_dir', workspaceDir);
+    if (agreed !== workspaceDir) {
+      throw new StartError(`the tool workspace of this database is ${agreed}; every instance must use that same path (a directory they all share): pass --workspace-dir ${agreed}`);
+    }
+    let shared: SharedRuns | null = null;
+    if (choice.redisUrl !== null) {
+      const { connectRedis } = await import('../cluster/redis-connect.js');
+      const { RedisSharedRuns } = await import('../cluster/shared-runs.js');
+      const redis = await asStartError(() => connectRedis(choice.redisUrl!, { name: `letta-stream-${instanceId}`, warn }));
+      const r = new RedisSharedRuns(redis, { prefix: choice.redisPrefix, warn });
+      opened.push(r);
+      await r.ready();
+      shared = r;
+    }
+    const describe = `PostgreSQL ${redact(choice.databaseUrl)}${choice.redisUrl ? ` · Redis ${redact(choice.redisUrl)} (prefix ${choice.redisPrefix})` : ' · no Redis: run logs and cancels stay in this instance'}`;
+    return { store, shared, kind: 'postgres', instanceId, workspaceDir, describe, close: () => closeAll(opened) };
+  } catch (err) {
+    await closeAll(opened);
+    throw err;
+  }
+}
+
+async function asStartError<T>(open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && CONFIG_CODES.test(code)) throw new StartError((err as Error).message);
+    throw err;
+  }
+}
+
+/** `inst-<uuid>`, made once per data directory (whose lock makes it one live process's). */
+function instanceIdOf(dataDir: string): string {
+  const file = path.join(dataDir, 'instance-id');
+  if (existsSync(file)) {
+    const id = readFileSync(file, 'utf8').trim();
+    if (/^inst-[0-9a-f-]{36}$/.test(id)) return id;
+  }
+  const id = `inst-${randomUUID()}`;
+  writeFileSync(file, id + '\n');
+  return id;
 }

@@ -2,12 +2,18 @@
 
 export const SERVE_USAGE = `usage: letta-stream serve [--host 127.0.0.1] [--port 8283] [--data-dir DIR] [--inspect WS_URL]
                           [--allow-origin ORIGIN]... [--max-connections N]
+                          [--database-url postgres://…] [--redis-url redis://…]
+                          [--workspace-dir DIR] [--shutdown-grace SECONDS]
 
 Starts HTTP and WebSocket (/v1/ws) on one port. Without ANTHROPIC_API_KEY it runs against the
 built-in Anthropic-compatible server; with it, the real API (ANTHROPIC_BASE_URL honoured).
 Binding anything but loopback requires LETTA_STREAM_TOKEN. Browser pages may call the service
 only from its own origin, or from an origin given with --allow-origin (e.g. http://localhost:5173).
-One instance per data directory. The inspector page is at /inspect; --inspect also forwards
+One instance per data directory. Several instances share one PostgreSQL database
+(--database-url or LETTA_STREAM_DATABASE_URL) and one Redis (--redis-url or LETTA_STREAM_REDIS_URL)
+for run logs and cancels; they must share the tool workspace (--workspace-dir, default DIR/workspace).
+SIGTERM/SIGINT: no new turns, live runs get --shutdown-grace seconds (default 10) to finish, then
+are cancelled; a second signal cancels them at once. The inspector page is at /inspect; --inspect also forwards
 the actors' inspection events to a Stately inspector at WS_URL. See docs/security.md.`;
 
 export const REPLAY_USAGE = `usage: letta-stream replay FILE.sse [--interface simple|kwargs] [--approval-tool NAME]...
