@@ -33,7 +33,7 @@ async function http(base: string, p: string, init?: { method?: string; body?: un
 async function instance(name: string, extra: string[] = []): Promise<ServerProcess> {
   const p = await startServerProcess({
     dataDir: path.join(dir, name),
-    args: ['--database-url', db.url, '--redis-url', REDIS_URL, ...extra],
+    args: ['--database-url', db.url, '--redis-url', REDIS_URL, '--workspace-dir', path.join(dir, 'workspace'), ...extra],
     env: { LETTA_STREAM_REDIS_PREFIX: prefix },
   });
   processes.push(p);
@@ -102,8 +102,9 @@ describe('two instances on PostgreSQL + Redis', () => {
     const runId = await a.start(id, '#stall 20000\nanswer slowly');
     await new Promise((r) => setTimeout(r, 300));
     const asked = Date.now();
-    const r = await http(B.url, `/v1/runs/${runId}/cancel`, { body: {} });
+    const r = await http(B.url, `/v1/agents/${id}/messages/cancel`, { body: { run_ids: [runId] } });
     expect(r.status).toBe(200);
+    expect(r.body.cancelled_runs).toEqual([runId]);
     const frames = await a.runFrames(runId, 10_000);
     const took = Date.now() - asked;
     expect(ofType(frames, 'stop_reason')).toEqual([expect.objectContaining({ stop_reason: 'cancelled' })]);
@@ -160,11 +161,14 @@ describe('two instances on PostgreSQL + Redis', () => {
   it('two run.starts for one agent on A and B at once: exactly one run', async () => {
     for (let i = 0; i < 10; i++) {
       const id = await agent(A.url);
-      const [ra, rb] = await Promise.all([
-        http(A.url, `/v1/agents/${id}/messages/stream`, { body: { messages: [{ role: 'user', content: '#delay 5\nhi' }], background: true } }),
-        http(B.url, `/v1/agents/${id}/messages/stream`, { body: { messages: [{ role: 'user', content: '#delay 5\nhi' }], background: true } }),
-      ]).catch(() => [null, null]);
-      expect([ra?.status, rb?.status].sort()).toEqual([200, 409]);
+      const turn = (base: string) =>
+        fetch(`${base}/v1/agents/${id}/messages/stream`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ messages: [{ role: 'user', content: '#delay 5\nhi' }], background: true }),
+        }).then(async (r) => (await r.text(), r.status));
+      const statuses = await Promise.all([turn(A.url), turn(B.url)]);
+      expect(statuses.sort()).toEqual([200, 409]);
       const runs = await http(A.url, `/v1/runs?agent_id=${id}`);
       expect(runs.body as unknown as Json[]).toHaveLength(1);
     }
@@ -181,7 +185,7 @@ describe('two instances on PostgreSQL + Redis', () => {
     await b.waitFor((f) => f.run_id === runId && f.message_type === 'assistant_message');
     const killed = Date.now();
     C.child.kill('SIGKILL');
-    const frames = await b.runFrames(runId, 20_000);
+    const frames = lettaFrames(await b.runFrames(runId, 20_000));
     const took = Date.now() - killed;
     console.log(`kill -9 of the owner: B ended its run after ${took} ms`);
     expect(ofType(frames, 'stop_reason')).toEqual([expect.objectContaining({ stop_reason: 'error' })]);
