@@ -753,7 +753,10 @@ export class AgentService {
     const run = await this.getRun(runId); // not_found when unknown
     // Another instance's run (live or ended): its shared log, as far as it is kept.
     const shared = this.o.shared ? await this.o.shared.follow(runId) : null;
-    if (shared) return shared;
+    if (shared) {
+      shared.error ??= run.error; // a failed run's reason, for the SSE error_message
+      return shared;
+    }
     if (run.status === 'running') {
       throw new ServiceError('not_found', `run ${runId} is running on another instance (${run.ownerId ?? 'unknown'}) and this instance has no shared run logs (start every instance with the same --redis-url); ask that instance`);
     }

@@ -195,6 +195,12 @@ describe('two instances on PostgreSQL + Redis', () => {
     const run = await runStatus(B.url, runId, (s) => s !== 'running');
     expect(run).toMatchObject({ status: 'failed', stop_reason: 'error' });
     expect(String(run.error)).toMatch(/instance .* was lost/);
+    // Its stream resumed from B after its owner died: from seq 3 to the end, once each.
+    const resumed = await fetch(`${B.url}/v1/runs/${runId}/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ starting_after: 2 }) });
+    const tail = [...(await resumed.text()).matchAll(/^data: (\{.*\})$/gm)].map((m) => JSON.parse(m[1]!) as Frame);
+    // (Letta's SSE tells a failed run's error as an error_message before its stop_reason.)
+    expect(tail.filter((f) => f.message_type !== 'error_message').map((f) => f.seq_id)).toEqual(seqs.filter((n) => n > 2));
+    expect(JSON.stringify(ofType(tail, 'error_message'))).toMatch(/was lost/);
     const next = await b.start(id, 'are you there?');
     expect(ofType(await b.runFrames(next), 'stop_reason')).toEqual([expect.objectContaining({ stop_reason: 'end_turn' })]);
   });
