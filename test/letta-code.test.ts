@@ -48,6 +48,28 @@ describe.skipIf('reason' in installed)(`Letta Code ${LETTA_CODE_VERSION} against
     }
   }, 120_000);
 
+  it('two Letta Code installs (separate homes) against one server each create an agent named "Letta Code" and run their turns', async () => {
+    const homes = [0, 1].map((i) => mkdtempSync(path.join(os.tmpdir(), `letta-code-install${i}-`)));
+    try {
+      const before = h.store.listAgents().filter((a) => a.name === 'Letta Code').map((a) => a.id);
+      const first = await lettaCodeHeadless(bin, { baseUrl: h.server.url, prompt: 'hello from install one', home: homes[0]!, cwd });
+      const second = await lettaCodeHeadless(bin, { baseUrl: h.server.url, prompt: 'hello from install two', home: homes[1]!, cwd });
+      for (const [r, said] of [[first, 'install one'], [second, 'install two']] as const) {
+        expect(r).toMatchObject({ type: 'result', is_error: false, agent_id: expect.stringMatching(/^agent-/) });
+        expect(String(r.result)).toContain(said);
+      }
+      expect(first.agent_id).not.toBe(second.agent_id);
+      const named = h.store.listAgents().filter((a) => a.name === 'Letta Code').map((a) => a.id);
+      expect(named).toEqual([...before, first.agent_id, second.agent_id]);
+      // Each install goes on with its own agent.
+      const again = await lettaCodeHeadless(bin, { baseUrl: h.server.url, prompt: 'install two again', home: homes[1]!, cwd });
+      expect(again).toMatchObject({ is_error: false, agent_id: second.agent_id });
+      expect(String(again.result)).toContain('install two again');
+    } finally {
+      for (const home of homes) rmSync(home, { recursive: true, force: true });
+    }
+  }, 300_000);
+
   it('a call to Letta Code\'s Read (a client tool) runs on its side; the model sees what it read', async () => {
     const agent = h.service.ensureDemoAgent();
     const file = path.join(cwd, 'notes.txt');

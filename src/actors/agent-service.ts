@@ -204,7 +204,6 @@ export class AgentService {
   createAgent(input: CreateAgentInput): AgentRecord {
     const name = input.name.trim();
     if (!name) throw new ServiceError('invalid_request', 'an agent needs a name');
-    if (this.store.getAgentByName(name)) throw new ServiceError('conflict', `an agent named "${name}" exists already`);
     const tools = input.tools ?? DEMO_TOOLS;
     try {
       toolDefinitions(tools);
@@ -289,9 +288,6 @@ export class AgentService {
     const agent = this.getAgent(idOrName);
     if (agent.state === 'running') throw new ServiceError('conflict', `agent ${agent.id} is busy with run ${agent.activeRunId}`);
     const next = { ...agent, ...patch };
-    if (patch.name !== undefined && patch.name !== agent.name && this.store.getAgentByName(patch.name)) {
-      throw new ServiceError('conflict', `an agent named "${patch.name}" exists already`);
-    }
     try {
       toolDefinitions(next.tools);
     } catch (err) {
@@ -351,7 +347,7 @@ export class AgentService {
     this.store.deleteAgent(agent.id);
   }
 
-  /** By id, or by name for convenience (`demo`); as its runs' ends leave it, even if one is not written yet. */
+  /** By id, or by name for convenience (`demo`: the oldest agent of that name); as its runs' ends leave it, even if one is not written yet. */
   getAgent(idOrName: string): AgentRecord {
     const agent = this.store.getAgent(idOrName) ?? this.store.getAgentByName(idOrName);
     if (!agent) throw new ServiceError('not_found', `no agent "${idOrName}"`);
