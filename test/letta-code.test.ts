@@ -1,9 +1,19 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureLettaCode, lettaCodeHeadless, LETTA_CODE_VERSION } from './support/letta-code.js';
 import { startHarness, type Harness } from './support/service-harness.js';
+
+const hasTmux = (() => {
+  try {
+    execFileSync('tmux', ['-V']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 /** Letta Code itself, headless, against letta-stream (installed under .letta-code/, or skipped saying why). */
 const installed = await ensureLettaCode();
@@ -69,6 +79,61 @@ describe.skipIf('reason' in installed)(`Letta Code ${LETTA_CODE_VERSION} against
       for (const home of homes) rmSync(home, { recursive: true, force: true });
     }
   }, 300_000);
+
+  it.skipIf(!hasTmux)('interactive, in a terminal (tmux): Escape while the model is stalled cancels the run; the next message is answered', async () => {
+    const agent = h.service.createAgent({ name: 'letta-code-tui' });
+    const tuiHome = mkdtempSync(path.join(os.tmpdir(), 'letta-code-tui-'));
+    const tuiCwd = mkdtempSync(path.join(os.tmpdir(), 'letta-code-tui-cwd-'));
+    const session = `letta-code-${process.pid}`;
+    const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
+    const screen = () => tmux('capture-pane', '-p', '-J', '-S', '-300', '-t', session);
+    const newest = () => h.store.listRuns(agent.id, 1)[0];
+    /** Types a message as a person would, once the prompt shows it (keys sent while it is busy are lost), then Enter. */
+    const type = async (text: string) => {
+      const before = h.store.listRuns(agent.id, 100).length;
+      for (let attempt = 0; ; attempt++) {
+        tmux('send-keys', '-t', session, '-l', text);
+        const shown = await expect.poll(() => screen().split('\n').some((l) => l.startsWith(`› ${text}`)), { timeout: 3_000, interval: 100 }).toBe(true).then(() => true, () => false);
+        if (shown) break;
+        if (attempt === 5) throw new Error(`the prompt never showed "${text}"`);
+      }
+      tmux('send-keys', '-t', session, 'Enter');
+      await expect.poll(() => h.store.listRuns(agent.id, 100).length, { timeout: 10_000, interval: 100 }).toBe(before + 1);
+    };
+    const env = `env -i PATH=${process.env.PATH ?? ''} HOME=${tuiHome} TERM=xterm-256color LETTA_BASE_URL=${h.server.url} LETTA_API_KEY=local`;
+    tmux('new-session', '-d', '-s', session, '-x', '200', '-y', '50', '-c', tuiCwd, `${env} ${process.execPath} ${bin} -a ${agent.id}; sleep 30`);
+    try {
+      await expect.poll(screen, { timeout: 30_000, interval: 250 }).toContain('letta-code-tui · ');
+      // The first message of a session carries Letta Code's system reminders on its first line; a
+      // warm-up turn lets the next one start with the script's directive.
+      await type('warm up');
+      await expect.poll(() => newest()?.status, { timeout: 30_000, interval: 250 }).toBe('completed');
+      await type('#stall 6000 wait for escape');
+      await expect.poll(() => newest()?.status, { timeout: 30_000, interval: 100 }).toBe('running');
+      await expect.poll(() => h.anthropic.stats.streamsOpen, { timeout: 10_000 }).toBe(1);
+      const runId = newest()!.id;
+      await expect.poll(screen, { timeout: 10_000, interval: 100 }).toContain('esc to interrupt');
+      tmux('send-keys', '-t', session, 'Escape');
+      await expect.poll(() => h.store.getRun(runId)?.status, { timeout: 10_000, interval: 100 }).toBe('cancelled');
+      expect(h.store.getRun(runId)).toMatchObject({ stopReason: 'cancelled' });
+      await expect.poll(screen, { timeout: 10_000, interval: 100 }).toContain('Interrupted');
+      await expect.poll(() => h.anthropic.stats.streamsOpen).toBe(0);
+      const stored = h.store.listRunFrames(runId).map((f) => JSON.parse(f.json) as { message_type?: string; stop_reason?: string });
+      expect(stored.filter((f) => f.message_type === 'stop_reason').map((f) => f.stop_reason)).toEqual(['cancelled']);
+      await type('after the escape');
+      await expect.poll(() => (newest()?.id !== runId ? newest()?.status : null), { timeout: 30_000, interval: 250 }).toBe('completed');
+      const answer = h.store.listRunMessages(newest()!.id).find((m) => m.message_type === 'assistant_message') as { content: string } | undefined;
+      expect(answer?.content).toContain('after the escape');
+      // Letta Code sends the interrupted message again with the new one (so it stalls once more, 6 s)
+      const sent = h.store.listRunMessages(newest()!.id).find((m) => m.message_type === 'user_message') as { content: string } | undefined;
+      expect(sent?.content).toContain('The user interrupted the active stream.');
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- the terminal:\n${screen()}`);
+    } finally {
+      tmux('kill-session', '-t', session);
+      for (const dir of [tuiHome, tuiCwd]) rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it('a call to Letta Code\'s Read (a client tool) runs on its side; the model sees what it read', async () => {
     const agent = h.service.ensureDemoAgent();
