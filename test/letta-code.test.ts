@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureLettaCode, lettaCodeHeadless, LETTA_CODE_VERSION } from './support/letta-code.js';
-import { startHarness, type Harness } from './support/service-harness.js';
+import { startHarness, TestClient, type Harness } from './support/service-harness.js';
 
 const hasTmux = (() => {
   try {
@@ -79,6 +79,23 @@ describe.skipIf('reason' in installed)(`Letta Code ${LETTA_CODE_VERSION} against
       for (const home of homes) rmSync(home, { recursive: true, force: true });
     }
   }, 300_000);
+
+  it('-a on an agent whose own conversation is running: its start-up PATCH is taken (as on Letta) and its turn runs beside', async () => {
+    const agent = h.service.createAgent({ name: 'letta-code-busy' });
+    const ws = await TestClient.connect(h.server.wsUrl);
+    try {
+      const held = await ws.start(agent.id, '#stall 20000\nhold the agent\'s own conversation');
+      await expect.poll(() => h.anthropic.stats.streamsOpen).toBe(1);
+      const r = await lettaCodeHeadless(bin, { baseUrl: h.server.url, agentId: agent.id, prompt: 'while the agent is busy', home, cwd });
+      expect(r).toMatchObject({ type: 'result', is_error: false, agent_id: agent.id, conversation_id: expect.stringMatching(/^conv-/) });
+      expect(String(r.result)).toContain('while the agent is busy');
+      expect(h.store.getRun(held)?.status).toBe('running'); // untouched by the PATCH
+      h.service.cancelAgent(agent.id);
+      await expect.poll(() => h.store.getRun(held)?.status).toBe('cancelled');
+    } finally {
+      ws.close();
+    }
+  }, 120_000);
 
   it.skipIf(!hasTmux)('interactive, in a terminal (tmux): Escape while the model is stalled cancels the run; the next message is answered', async () => {
     const agent = h.service.createAgent({ name: 'letta-code-tui' });

@@ -282,11 +282,10 @@ export class AgentService {
     return next;
   }
 
-  /** Change an agent's configuration; not while a run holds it. */
+  /** Change an agent's configuration, also while a run holds it (as Letta): a run keeps the one it started with. */
   updateAgent(idOrName: string, patch: Partial<Pick<AgentRecord, 'name' | 'model' | 'system' | 'tools' | 'requiresApprovalTools' | 'tags' | 'maxSteps'>>): AgentRecord {
     this.writePendingEnds();
     const agent = this.getAgent(idOrName);
-    if (agent.state === 'running') throw new ServiceError('conflict', `agent ${agent.id} is busy with run ${agent.activeRunId}`);
     const next = { ...agent, ...patch };
     try {
       toolDefinitions(next.tools);
