@@ -381,7 +381,7 @@ describe('auth and shutdown', () => {
 });
 
 describe('HTTP bodies and backpressure', () => {
-  it('bad HTTP bodies get 400 with a code and a message, unknown paths 404, unserved Letta paths 501, wrong methods 405', async () => {
+  it('bad HTTP bodies get 400 with a code and a message, unknown paths 404, unserved Letta paths 501, wrong methods 405; names need not be unique (the oldest answers to its name)', async () => {
     const post = (body: string) => fetch(`${h.server.url}/v1/agents`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
     const bad = await post('{nope');
     expect(bad.status).toBe(400);
@@ -393,7 +393,25 @@ describe('HTTP bodies and backpressure', () => {
     expect(unknownTool.status).toBe(400);
     const created = await post(JSON.stringify({ name: 'kw', interface: 'kwargs', tools: ['calculator'] }));
     expect(created.status).toBe(201);
-    expect((await post(JSON.stringify({ name: 'kw' }))).status).toBe(409);
+    // Names need not be unique, as in Letta; a lookup by name takes the oldest agent of that name.
+    const first = (await created.json()) as Json;
+    await new Promise((r) => setTimeout(r, 5));
+    const again = await fetch(`${h.server.url}/v1/agents/`, { method: 'POST', body: JSON.stringify({ name: 'kw' }), headers: { 'content-type': 'application/json' } });
+    expect(again.status).toBe(201); // with Letta's trailing slash too
+    const second = (await again.json()) as Json;
+    expect(second.id).not.toBe(first.id);
+    expect(second.name).toBe('kw');
+    const other = await h.service.createAgent({ name: 'other' });
+    const renamed = await fetch(`${h.server.url}/v1/agents/${other.id}`, { method: 'PATCH', body: JSON.stringify({ name: 'kw' }), headers: { 'content-type': 'application/json' } });
+    expect(renamed.status).toBe(200);
+    expect(((await getJson(`${h.server.url}/v1/agents?name=kw`)) as unknown as Json[]).map((a) => a.id).sort()).toEqual([first.id, second.id, other.id].sort());
+    expect((await getJson(`${h.server.url}/v1/agents/kw`)).id).toBe(first.id);
+    const runId = await c.start('kw', 'whose turn');
+    await c.runFrames(runId);
+    expect((await getJson(`${h.server.url}/v1/runs/${runId}`)).agent_id).toBe(first.id);
+    const del = await fetch(`${h.server.url}/v1/agents/kw`, { method: 'DELETE' });
+    expect(del.status).toBe(200);
+    expect((await getJson(`${h.server.url}/v1/agents/kw`)).id).toBe(second.id);
     expect((await fetch(`${h.server.url}/nowhere`)).status).toBe(404);
     const unserved = await fetch(`${h.server.url}/v1/blocks`);
     expect(unserved.status).toBe(501);

@@ -247,7 +247,6 @@ export class AgentService {
   async createAgent(input: CreateAgentInput): Promise<AgentRecord> {
     const name = input.name.trim();
     if (!name) throw new ServiceError('invalid_request', 'an agent needs a name');
-    if (await this.store.getAgentByName(name)) throw new ServiceError('conflict', `an agent named "${name}" exists already`);
     const tools = input.tools ?? DEMO_TOOLS;
     try {
       toolDefinitions(tools);
@@ -326,15 +325,11 @@ export class AgentService {
     return next;
   }
 
-  /** Change an agent's configuration; not while a run holds it. */
+  /** Change an agent's configuration, also while a run holds it (as Letta): a run keeps the one it started with. */
   async updateAgent(idOrName: string, patch: Partial<Pick<AgentRecord, 'name' | 'model' | 'system' | 'tools' | 'requiresApprovalTools' | 'tags' | 'maxSteps'>>): Promise<AgentRecord> {
     await this.writePendingEnds();
     const agent = await this.getAgent(idOrName);
-    if (agent.state === 'running') throw new ServiceError('conflict', `agent ${agent.id} is busy with run ${agent.activeRunId}`);
     const next = { ...agent, ...patch };
-    if (patch.name !== undefined && patch.name !== agent.name && (await this.store.getAgentByName(patch.name))) {
-      throw new ServiceError('conflict', `an agent named "${patch.name}" exists already`);
-    }
     try {
       toolDefinitions(next.tools);
     } catch (err) {
@@ -399,7 +394,7 @@ export class AgentService {
     await this.store.deleteAgent(agent.id);
   }
 
-  /** By id, or by name for convenience (`demo`); as its runs' ends leave it, even if one is not written yet. */
+  /** By id, or by name for convenience (`demo`: the oldest agent of that name); as its runs' ends leave it, even if one is not written yet. */
   async getAgent(idOrName: string): Promise<AgentRecord> {
     const agent = (await this.store.getAgent(idOrName)) ?? (await this.store.getAgentByName(idOrName));
     if (!agent) throw new ServiceError('not_found', `no agent "${idOrName}"`);

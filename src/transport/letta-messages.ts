@@ -129,14 +129,12 @@ function streamLog(
   service: AgentService,
   log: RunLog,
   res: ServerResponse,
-  o: { after: number; tokens: boolean; types: Set<string> | null; cancelOnClose: boolean; pingMs?: number; maxBufferedBytes: number },
+  o: { after: number; tokens: boolean; types: Set<string> | null; pingMs?: number; maxBufferedBytes: number },
 ): void {
   const runId = log.runId;
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
   res.flushHeaders(); // the client's create() resolves on the headers, even while the model is silent
   let pending: Merged | null = null;
-  let ended = false;
-  let dropped = false;
   let lastWrite = Date.now();
   const write = (json: string) => {
     lastWrite = Date.now();
@@ -145,7 +143,6 @@ function streamLog(
   // A reader that does not keep up must not hold the run's frames in this process: it is told
   // where to resume and the stream ends (the run goes on).
   const dropSlowReader = (lastDelivered: number) => {
-    dropped = true;
     if (pinger) clearInterval(pinger);
     // Resume before a merged message that was never written out whole.
     const after = pending ? Number(pending.seq_id) - 1 : lastDelivered;
@@ -182,7 +179,6 @@ function streamLog(
         else write(entry.json);
       },
       end: (_end: RunEnd) => {
-        ended = true;
         if (pinger) clearInterval(pinger);
         flush();
         res.end('data: [DONE]\n\n');
@@ -194,11 +190,9 @@ function streamLog(
   res.on('close', () => {
     if (pinger) clearInterval(pinger);
     unsubscribe();
-    // A client that hangs up on a foreground stream cancels its run, as Letta's does; a
-    // background run goes on, and so does a run whose slow reader this server dropped.
-    if (!ended && !dropped && o.cancelOnClose) {
-      service.cancelRun(runId).catch((err: unknown) => service.warn(`run ${runId}: cancelling it (its client hung up) failed: ${err instanceof Error ? err.message : String(err)}`));
-    }
+    // A client that hangs up does not cancel the run, background or not, as on Letta (its
+    // StreamingResponseWithStatusCode goes on "without sending more data"): the run ends on its
+    // own, or when the client cancels it (Letta's clients abort the stream, then cancel).
   });
 }
 
@@ -271,7 +265,6 @@ async function runTurn(
       after: 0,
       tokens: body.stream_tokens ?? true,
       types,
-      cancelOnClose: !body.background,
       maxBufferedBytes: o.maxBufferedBytes,
       ...(body.include_pings ? { pingMs: o.pingMs ?? DEFAULT_PING_MS } : {}),
     });
@@ -335,7 +328,7 @@ export async function handleConversationResume(service: AgentService, conversati
       if (!runId) throw new ServiceError('not_found', `conversation ${conversationId} has no run to stream`);
     }
     const log = await service.streamableLog(runId); // 404 with the reason before any header
-    streamLog(service, log, res, { after: body?.starting_after ?? 0, tokens: true, types: null, cancelOnClose: false, maxBufferedBytes });
+    streamLog(service, log, res, { after: body?.starting_after ?? 0, tokens: true, types: null, maxBufferedBytes });
   } catch (err) {
     sendDetail(res, err);
   }
@@ -345,7 +338,7 @@ export async function handleRunResume(service: AgentService, runId: string, res:
   try {
     const body = parseBody(resumeBody, await readBody());
     const log = await service.streamableLog(runId); // 404 with the reason before any header
-    streamLog(service, log, res, { after: body?.starting_after ?? 0, tokens: true, types: null, cancelOnClose: false, maxBufferedBytes });
+    streamLog(service, log, res, { after: body?.starting_after ?? 0, tokens: true, types: null, maxBufferedBytes });
   } catch (err) {
     sendDetail(res, err);
   }

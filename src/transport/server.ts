@@ -128,7 +128,7 @@ export async function startServer(o: LettaStreamServerOptions): Promise<LettaStr
     const params = Object.fromEntries(r.keys.map((k, i) => [k, decodeSegment(m[i + 1] ?? '')]));
     Promise.resolve()
       .then(() => r.handle(params, body(req), url.searchParams))
-      .then((value) => sendJson(res, req.method === 'POST' && url.pathname === '/v1/agents' ? 201 : 200, value))
+      .then((value) => sendJson(res, req.method === 'POST' && /^\/v1\/agents\/?$/.test(url.pathname) ? 201 : 200, value))
       .catch((err: unknown) => sendError(res, err));
   }
 
