@@ -9,7 +9,7 @@ import { toRunRequest } from './run-request.js';
 import { assertWellFormed } from './well-formed.js';
 
 export const CLOSE_SLOW_CONSUMER = 4008;
-/** At most this many corked bytes wait for the end of the turn (one `writev` of ~100 frames). */
+/** At most this many corked bytes wait for the end of the turn (one `writev`: ≈ 50 frames of a text run). */
 const FLUSH_BYTES = 16 * 1024;
 
 export interface WsConnectionOptions {
