@@ -25,7 +25,7 @@ const frameOf = (text: string): StreamedMessage => ({
 });
 const textOf = (event: StreamEvent): string => (event as Delta & { delta: { kind: 'text_delta'; text: string } }).delta.text;
 
-function shaped(appendText: 'none' | 'plain' | 'emit' | 'enqueue'): AnyStateMachine {
+function shaped(appendText: 'none' | 'plain' | 'emit' | 'enqueue', flat = false): AnyStateMachine {
   const actions = {
     none: () => {},
     plain: ({ context, event }: { context: Ctx; event: StreamEvent }) => context.sink(frameOf(textOf(event))),
@@ -34,14 +34,37 @@ function shaped(appendText: 'none' | 'plain' | 'emit' | 'enqueue'): AnyStateMach
       enqueue.emit({ type: 'letta.frame', frame: frameOf(textOf(event)) });
     }),
   };
-  return setup({
+  const s = setup({
     types: { context: {} as Ctx, events: {} as StreamEvent, emitted: {} as { type: 'letta.frame'; frame: StreamedMessage } },
     guards: {
       isTextDelta: ({ event }) => event.type === 'CONTENT_BLOCK_DELTA' && event.delta.kind === 'text_delta',
       isKnownDelta: ({ event }) => event.type === 'CONTENT_BLOCK_DELTA' && event.delta.kind !== 'other',
     },
     actions: { appendText: actions[appendText] as () => void, recordIntegrityViolation: () => {} },
-  }).createMachine({
+  });
+  const text = {
+    on: {
+      CONTENT_BLOCK_DELTA: [
+        { guard: 'isTextDelta' as const, actions: 'appendText' as const },
+        { guard: 'isKnownDelta' as const, target: '#bare.failed', actions: 'recordIntegrityViolation' as const },
+      ],
+      CONTENT_BLOCK_STOP: { target: 'text' },
+    },
+  };
+  // No `streaming` parent: its transitions copied into the one mode (what flattening the chart means).
+  if (flat) {
+    return s.createMachine({
+      id: 'bare',
+      context: { sink: () => {} },
+      initial: 'text',
+      states: {
+        text: { on: { ...text.on, PING: {}, CANCEL: { target: 'cancelled' } } },
+        failed: { type: 'final' },
+        cancelled: { type: 'final' },
+      },
+    });
+  }
+  return s.createMachine({
     id: 'bare',
     context: { sink: () => {} },
     initial: 'streaming',
@@ -81,8 +104,8 @@ export async function runMachineBench(quick = false): Promise<MachineBenchRow[]>
   const count = (e: { frame: StreamedMessage }) => {
     bytes += (e.frame as { content?: string }).content?.length ?? 0;
   };
-  const bare = (kind: 'none' | 'plain' | 'emit' | 'enqueue') => {
-    const machine = shaped(kind);
+  const bare = (kind: 'none' | 'plain' | 'emit' | 'enqueue', flat = false) => {
+    const machine = shaped(kind, flat);
     return () => {
       const actor = createActor(machine);
       actor.on('letta.frame', count);
@@ -104,6 +127,7 @@ export async function runMachineBench(quick = false): Promise<MachineBenchRow[]>
     ['bare, plain action → sink (no emit)', bare('plain')],
     ['bare, one emit(fn) per delta (now)', bare('emit')],
     ['bare, enqueueActions + emit (before)', bare('enqueue')],
+    ['bare flat (no streaming parent), emit', bare('emit', true)],
     ['real stream machine (simple, text)', real],
   ];
   const rows: MachineBenchRow[] = [];

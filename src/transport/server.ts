@@ -25,6 +25,12 @@ export interface LettaStreamServerOptions {
   /** Letta streams with include_pings: ping after this much silence (ms). */
   pingIntervalMs?: number;
   warn?: (message: string) => void;
+  /**
+   * Frames sent to one WebSocket client within one event-loop turn leave in one socket write
+   * (default). `false` writes each frame with its own system call, as `ws` does alone: only the
+   * bench's same-run baseline turns it off.
+   */
+  coalesceWrites?: boolean;
 }
 
 export interface LettaStreamServer {
@@ -181,7 +187,7 @@ export async function startServer(o: LettaStreamServerOptions): Promise<LettaStr
           ws.close(CLOSE_UNAUTHORIZED, 'unauthorized: missing or wrong token (Authorization: Bearer … or ?token=)');
           return;
         }
-        new WsConnection(ws, o.service, { maxBufferedBytes: limits.maxBufferedBytes, heartbeatMs: limits.heartbeatMs });
+        new WsConnection(ws, o.service, { maxBufferedBytes: limits.maxBufferedBytes, heartbeatMs: limits.heartbeatMs }, o.coalesceWrites === false ? undefined : socket);
       });
     } catch (err) {
       rawAnswer(socket, toServiceError(err));

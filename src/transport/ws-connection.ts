@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { AgentService } from '../actors/agent-service.js';
 import { toServiceError } from '../actors/errors.js';
@@ -8,6 +9,8 @@ import { toRunRequest } from './run-request.js';
 import { assertWellFormed } from './well-formed.js';
 
 export const CLOSE_SLOW_CONSUMER = 4008;
+/** At most this many corked bytes wait for the end of the turn (one `writev`: ≈ 50 frames of a text run). */
+const FLUSH_BYTES = 16 * 1024;
 
 export interface WsConnectionOptions {
   /** Past this many bytes queued on the socket, that client is too slow: it is closed, the run goes on. */
@@ -29,11 +32,31 @@ export class WsConnection {
   /** The frames being handled, in order. Never rejects. */
   private inbox: Promise<void> = Promise.resolve();
   private readonly heartbeat: NodeJS.Timeout;
+  /** The socket is corked from the first frame of an event-loop turn until the next `setImmediate`. */
+  private corked = false;
+  /** The socket's queued bytes when it was last corked (or flushed while corked). */
+  private corkedAt = 0;
+  /**
+   * Corked bytes count in `bufferedAmount` like bytes the client has not taken: past this many in
+   * one turn they are written at once, so backpressure measures the client, not the batch.
+   */
+  private readonly flushBytes: number;
+  private readonly uncork = () => {
+    this.corked = false;
+    this.socket?.uncork();
+  };
 
+  /**
+   * `socket` is the one the server's `upgrade` handler got (the one under `ws`): the frames sent
+   * to this client within one event-loop turn are corked on it and leave in one `writev`, not one
+   * system call per frame. Corked bytes are in the socket's writable buffer, so `bufferedAmount`
+   * (and the backpressure that reads it) still sees them; order is the socket's own.
+   */
   constructor(
     private readonly ws: WebSocket,
     private readonly service: AgentService,
     private readonly o: WsConnectionOptions,
+    private readonly socket?: Duplex,
   ) {
     ws.on('message', (data, isBinary) => {
       // The last guard: whatever a frame does, the socket gets an answer and the process lives.
@@ -47,6 +70,7 @@ export class WsConnection {
     ws.on('close', () => this.dispose());
     ws.on('error', () => this.dispose());
     this.heartbeat = setInterval(() => this.ping(), o.heartbeatMs);
+    this.flushBytes = Math.min(FLUSH_BYTES, Math.floor(o.maxBufferedBytes / 8));
     this.heartbeat.unref();
   }
 
@@ -67,7 +91,19 @@ export class WsConnection {
   private send(frame: ServerFrame | string): void {
     if (this.closed) return;
     try {
+      const socket = this.socket;
+      if (socket && !this.corked && socket.writable) {
+        this.corked = true;
+        socket.cork();
+        this.corkedAt = socket.writableLength;
+        setImmediate(this.uncork);
+      }
       this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+      if (socket && this.corked && socket.writableLength - this.corkedAt >= this.flushBytes) {
+        socket.uncork();
+        socket.cork();
+        this.corkedAt = socket.writableLength;
+      }
     } catch {
       this.dispose();
     }
