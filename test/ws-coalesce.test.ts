@@ -30,7 +30,7 @@ afterEach(async () => {
 
 describe('WebSocket writes', () => {
   it('a ~1,000-frame run reaches the client in far fewer socket writes than frames, all of them, in order', async () => {
-    const agent = h.service.ensureDemoAgent().id;
+    const agent = (await h.service.ensureDemoAgent()).id;
     const runId = await c.start(agent, '#tokens 2000\n#delay 0\nmany frames');
     const frames = lettaFrames(await c.runFrames(runId));
     expect(frames.length).toBeGreaterThan(900);
