@@ -285,7 +285,9 @@ describe('SqliteStore', () => {
     await s.renewLease('inst-1', '2025-01-01T00:01:00.000Z');
     expect(await s.expiredOwners('2025-01-01T00:00:20.000Z')).toEqual([]);
     await s.dropLease('inst-2');
-    expect(await s.expiredOwners('2025-01-01T00:05:00.000Z')).toEqual(['inst-1']);
+    // a lease dropped (or never taken) while owning a running run: nobody vouches for it
+    expect(await s.expiredOwners('2025-01-01T00:00:20.000Z')).toEqual(['inst-2']);
+    expect(await s.expiredOwners('2025-01-01T00:05:00.000Z')).toEqual(['inst-1', 'inst-2']);
 
     // only that owner's runs fail; the conversation its run held is let go
     expect(await s.failInterruptedRuns('gone', 'inst-1')).toEqual(['run-1']);
