@@ -951,6 +951,10 @@ export class SqliteStore extends SqliteView {
   private open: Promise<void> | null = null;
   private readonly busyTimeoutMs: number;
   private readonly txView: SqliteView;
+  /** Prepared once: a run makes a few transactions, parsing these each time shows in profiles. */
+  private readonly begin: Database.Statement;
+  private readonly commit: Database.Statement;
+  private readonly rollback: Database.Statement;
 
   constructor(options: SqliteStoreOptions) {
     const conn = new SqliteConnection(options);
@@ -960,10 +964,21 @@ export class SqliteStore extends SqliteView {
     // Opened and migrated with a blocking wait; from now on a lock is waited for on a timer.
     conn.db.pragma('busy_timeout = 0');
     this.txView = new SqliteView(conn);
+    this.begin = conn.db.prepare('BEGIN IMMEDIATE');
+    this.commit = conn.db.prepare('COMMIT');
+    this.rollback = conn.db.prepare('ROLLBACK');
   }
 
   /** A statement outside any transaction: after the open one ends; a busy lock is retried. */
   protected override async run<T>(statement: () => T): Promise<T> {
+    // The usual case first: no transaction open, no lock held elsewhere.
+    if (!this.open) {
+      try {
+        return statement();
+      } catch (err) {
+        if (!isBusy(err)) throw err;
+      }
+    }
     return this.retryBusy(async () => {
       while (this.open) await this.open;
       return statement();
@@ -988,16 +1003,16 @@ export class SqliteStore extends SqliteView {
     await this.retryBusy(async () => {
       while (this.open) await this.open;
       // Synchronous from here to `open` being set: no other caller can slip in between.
-      this.conn.db.exec('BEGIN IMMEDIATE');
+      this.begin.run();
       this.open = new Promise<void>((resolve) => (release = resolve));
     });
     try {
       const result = await fn(this.txView);
-      this.conn.db.exec('COMMIT');
+      this.commit.run();
       return result;
     } catch (err) {
       // A failed COMMIT may have ended the transaction already.
-      if (this.conn.db.inTransaction) this.conn.db.exec('ROLLBACK');
+      if (this.conn.db.inTransaction) this.rollback.run();
       throw err;
     } finally {
       this.open = null;
