@@ -68,9 +68,9 @@ describe('built-in Anthropic server', () => {
     const stream = client.messages.stream({ model, max_tokens: 10, messages: [{ role: 'user', content: '#stall 5000' }] }, { signal: controller.signal });
     stream.on('error', () => {});
     stream.finalMessage().catch(() => {});
-    await expect.poll(async () => server.stats.streamsOpen).toBe(1);
+    await expect.poll(() => server.stats.streamsOpen).toBe(1);
     controller.abort();
-    await expect.poll(async () => server.stats.streamsAborted).toBe(1);
+    await expect.poll(() => server.stats.streamsAborted).toBe(1);
     expect((await ask([{ role: 'user', content: 'still up?' }])).stop_reason).toBe('end_turn');
   });
 

@@ -20,7 +20,7 @@ const type = (text: string) => {
   tmux('send-keys', '-t', session, 'Enter');
 };
 /** Each test starts when the previous turn is over, so keys never reach a busy prompt. */
-const idle = () => expect.poll(async () => h.service.liveRunCount, { timeout: 10_000 }).toBe(0);
+const idle = () => expect.poll(() => h.service.liveRunCount, { timeout: 10_000 }).toBe(0);
 
 let h: Harness;
 beforeAll(async () => {
@@ -53,7 +53,7 @@ describe('letta-stream chat in a terminal', () => {
 
   it('Ctrl-C cancels the running turn and says so', async () => {
     type('#stall 10000 wait for it');
-    await expect.poll(async () => h.anthropic.stats.streamsOpen, { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => h.anthropic.stats.streamsOpen, { timeout: 10_000 }).toBe(1);
     tmux('send-keys', '-t', session, 'C-c');
     await expect.poll(screen, { timeout: 5_000 }).toContain('(cancelled)');
     expect((await h.store.listRuns((await h.service.ensureDemoAgent()).id, 1))[0]?.status).toBe('cancelled');
@@ -73,7 +73,7 @@ describe('letta-stream chat in a terminal', () => {
     await expect.poll(screen, { timeout: 5_000 }).toContain('press Ctrl-C again to exit');
     tmux('send-keys', '-t', session, 'C-c');
     // the shell line then sleeps; the chat process itself has exited
-    await expect.poll(async () => h.service.liveRunCount).toBe(0);
+    await expect.poll(() => h.service.liveRunCount).toBe(0);
     const chatRunning = () =>
       execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
         .split('\n')

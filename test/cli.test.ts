@@ -95,7 +95,7 @@ describe('letta-stream serve', () => {
     const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', data], { env });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
-    await expect.poll(async () => out, { timeout: 10_000 }).toContain('demo agent:');
+    await expect.poll(() => out, { timeout: 10_000 }).toContain('demo agent:');
     expect(out).toContain('built-in local server');
     const url = /listening on (http:\/\/\S+)/.exec(out)![1]!;
     const agents = (await (await fetch(`${url}/v1/agents`)).json()) as Array<{ name: string }>;
@@ -112,7 +112,7 @@ describe('letta-stream serve', () => {
       const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', data], { env });
       let out = '';
       child.stdout.on('data', (d) => (out += d));
-      await expect.poll(async () => out, { timeout: 10_000 }).toContain('demo agent:');
+      await expect.poll(() => out, { timeout: 10_000 }).toContain('demo agent:');
       const url = /listening on (http:\/\/\S+)/.exec(out)![1]!;
       const r = (await (await fetch(`${url}/v1/agents/demo/messages`, { method: 'POST', body: JSON.stringify({ messages: [{ role: 'user', content: word }] }) })).json()) as {
         stop_reason: { stop_reason: string };

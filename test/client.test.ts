@@ -33,7 +33,7 @@ describe('letta-stream/client', () => {
   it('cancel, and approve a pending tool call', async () => {
     const slow = c.start('demo', [{ role: 'user', content: '#stall 10000\nslow' }]);
     await slow.started;
-    await expect.poll(async () => h.anthropic.stats.streamsOpen).toBe(1);
+    await expect.poll(() => h.anthropic.stats.streamsOpen).toBe(1);
     await slow.cancel();
     await all(slow);
     expect(slow.end?.stop_reason).toBe('cancelled');

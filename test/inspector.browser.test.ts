@@ -93,7 +93,7 @@ describe('inspector page', () => {
   it('while a run streams the agent chart shows running; a message sent then is refused on screen; Cancel ends the run', async () => {
     await page.fill('#message', '#stall 10000\nwait for it');
     await page.click('#send');
-    await expect.poll(async () => h.anthropic.stats.streamsOpen, { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => h.anthropic.stats.streamsOpen, { timeout: 10_000 }).toBe(1);
     await page.waitForSelector(`#agent-chart ${active('running')}`, { timeout: 10_000 });
     expect(await page.getAttribute('#run-nest', 'class')).toContain('now');
     await page.fill('#message', 'are you there?');
@@ -207,7 +207,7 @@ describe('inspector page, a run whose stream is no longer kept', () => {
       body: JSON.stringify({ messages: [{ role: 'user', content: '#tool calculator {"expression": "2+2"}' }] }),
     });
     const runId = ((await r.json()) as { messages: Array<{ run_id: string }> }).messages[0]!.run_id;
-    await expect.poll(async () => g.service.runLog(runId), { timeout: 10_000 }).toBeNull(); // its grace period is over
+    await expect.poll(() => g.service.runLog(runId), { timeout: 10_000 }).toBeNull(); // its grace period is over
     const transitions = (await (await fetch(`${g.server.url}/v1/runs/${runId}/transitions`)).json()) as unknown[];
     const p = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await p.goto(`${g.server.url}/inspect`);

@@ -59,7 +59,7 @@ describe('Letta client: conversations', () => {
     const agent = await h.service.ensureDemoAgent();
     const [a, b] = await Promise.all([letta.conversations.create({ agent_id: agent.id }), letta.conversations.create({ agent_id: agent.id })]);
     const running = collect(await letta.conversations.messages.create(a.id, { messages: [{ role: 'user', content: '#stall 10000\nbusy' }] }));
-    await expect.poll(async () => h.anthropic.stats.streamsOpen).toBe(1);
+    await expect.poll(() => h.anthropic.stats.streamsOpen).toBe(1);
     await expect(letta.conversations.messages.create(a.id, { messages: [{ role: 'user', content: 'me too' }] })).rejects.toMatchObject({ status: 409 });
     // the other conversation and the agent's own history are not held by it
     const other = await collect(await letta.conversations.messages.create(b.id, { messages: [{ role: 'user', content: 'free' }] }));

@@ -183,7 +183,7 @@ describe('filters: served, or refused with a detail', () => {
     const draining = (async () => {
       for await (const _ of stream) void _;
     })();
-    await expect.poll(async () => h.anthropic.stats.streamsOpen).toBe(1);
+    await expect.poll(() => h.anthropic.stats.streamsOpen).toBe(1);
     const running = (await h.store.listRuns(agent.id, 1))[0]!.id;
     expect((await all(letta.runs.list({ active: true }))).map((r) => r.id)).toEqual([running]);
     await letta.agents.messages.cancel(agent.id);

@@ -70,7 +70,7 @@ describe('Letta client: the turn lifecycle', () => {
     const agent = await h.service.ensureDemoAgent();
     const stream = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#stall 10000\nwait' }], streaming: true });
     const collecting = collect(stream);
-    await expect.poll(async () => h.anthropic.stats.streamsOpen).toBe(1);
+    await expect.poll(() => h.anthropic.stats.streamsOpen).toBe(1);
     const runId = (await h.store.listRuns(agent.id, 1))[0]!.id;
     const ws = await TestClient.connect(h.server.wsUrl);
     ws.send({ type: 'run.cancel', request_id: 'x', run_id: runId });
@@ -132,7 +132,7 @@ describe('Letta client: the turn lifecycle', () => {
     const agent = await h.service.ensureDemoAgent();
     const running = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: '#stall 10000\nbusy' }], streaming: true });
     const done = collect(running);
-    await expect.poll(async () => h.anthropic.stats.streamsOpen).toBe(1);
+    await expect.poll(() => h.anthropic.stats.streamsOpen).toBe(1);
     const before = h.anthropic.stats.requests;
     const retrying = new Letta({ baseURL: h.server.url }); // default retries: 409 would be retried unless told not to
     await expect(retrying.agents.messages.create(agent.id, { messages: [{ role: 'user', content: 'me too' }] })).rejects.toMatchObject({ status: 409 });

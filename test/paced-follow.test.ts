@@ -53,8 +53,8 @@ describe('following a run log at the reader\'s pace', () => {
     followPaced(log, 0, listener, outlet, { maxBufferedBytes: 100, stallMs: 200, onTooSlow: (seq) => (stall = seq) });
     expect(r.got.length).toBe(11); // just past the bound, then it waits
     r.state.queued = 0; // the reader took it all
-    await expect.poll(async () => r.got.length).toBe(22);
-    await expect.poll(async () => stall, { timeout: 2000 }).toBe(22); // never read again: dropped with where to resume
+    await expect.poll(() => r.got.length).toBe(22);
+    await expect.poll(() => stall, { timeout: 2000 }).toBe(22); // never read again: dropped with where to resume
     expect(r.got.length).toBe(22);
   });
 });

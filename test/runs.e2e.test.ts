@@ -135,7 +135,7 @@ describe('cancellation', () => {
     const stored = (await getJson(`${h.server.url}/v1/runs/${runId}/messages`)) as unknown as Frame[];
     expect(stored.find((m) => m.message_type === 'assistant_message')?.content).toBe(shown);
     expect((await getJson(`${h.server.url}/v1/runs/${runId}`)).status).toBe('cancelled');
-    await expect.poll(async () => h.anthropic.stats.streamsAborted).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => h.anthropic.stats.streamsAborted).toBeGreaterThanOrEqual(1);
     await nextRunSucceeds();
   });
 
@@ -158,11 +158,11 @@ describe('cancellation', () => {
 
   it('while the upstream is stalled: cancel is pushed, not polled', async () => {
     const runId = await c.start(demo, '#stall 10000\nwait for it');
-    await expect.poll(async () => h.anthropic.stats.streamsOpen).toBe(1);
+    await expect.poll(() => h.anthropic.stats.streamsOpen).toBe(1);
     c.send({ type: 'run.cancel', request_id: c.nextId(), run_id: runId });
     const frames = await c.runFrames(runId, 5_000);
     expectCleanEnd(frames, 'cancelled', 'cancelled');
-    await expect.poll(async () => h.anthropic.stats.streamsAborted).toBe(1);
+    await expect.poll(() => h.anthropic.stats.streamsAborted).toBe(1);
     await nextRunSucceeds();
   });
 
@@ -190,7 +190,7 @@ describe('cancellation', () => {
 
   it('over HTTP: POST /v1/agents/:id/messages/cancel cancels the active run', async () => {
     const runId = await c.start(demo, '#stall 10000\nwait');
-    await expect.poll(async () => h.anthropic.stats.streamsOpen).toBe(1);
+    await expect.poll(() => h.anthropic.stats.streamsOpen).toBe(1);
     const r = await fetch(`${h.server.url}/v1/agents/${demo}/messages/cancel`, { method: 'POST' });
     expect(await r.json()).toMatchObject({ agent_id: demo, cancelled_runs: [runId] });
     expectCleanEnd(await c.runFrames(runId), 'cancelled', 'cancelled');
@@ -352,7 +352,7 @@ describe('auth and shutdown', () => {
       expect((await fetch(`${t.server.url}/v1/agents`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
       expect((await fetch(`${t.server.url}/v1/agents`, { headers: { authorization: 'Bearer s3cret' } })).status).toBe(200);
       const anon = await TestClient.connect(t.server.wsUrl);
-      await expect.poll(async () => anon.closeInfo?.code).toBe(4401);
+      await expect.poll(() => anon.closeInfo?.code).toBe(4401);
       expect(anon.closeInfo?.reason).toContain('unauthorized');
       const ok = await TestClient.connect(t.server.wsUrl, { authorization: 'Bearer s3cret' });
       const runId = await ok.start((await t.service.ensureDemoAgent()).id, 'authorized hello');
@@ -368,7 +368,7 @@ describe('auth and shutdown', () => {
     const client = await TestClient.connect(t.server.wsUrl);
     const agent = (await t.service.ensureDemoAgent()).id;
     const runId = await client.start(agent, '#stall 10000\nlong wait');
-    await expect.poll(async () => t.anthropic.stats.streamsOpen).toBe(1);
+    await expect.poll(() => t.anthropic.stats.streamsOpen).toBe(1);
     const store = t.store;
     await t.server.close();
     await client.waitFor((f) => f.type === 'run.end', 5_000).catch(() => undefined);
@@ -443,7 +443,7 @@ describe('HTTP bodies and backpressure', () => {
       const frames = await fast.runFrames(runId, 30_000);
       expectCleanEnd(frames, 'end_turn', 'completed');
       (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
-      await expect.poll(async () => slow.closeInfo?.code, { timeout: 10_000 }).toBe(4008);
+      await expect.poll(() => slow.closeInfo?.code, { timeout: 10_000 }).toBe(4008);
       expect(slow.closeInfo?.reason).toMatch(new RegExp(`resubscribe to ${runId} with after_seq_id \\d+`));
       slow.close();
       fast.close();

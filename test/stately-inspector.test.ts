@@ -26,7 +26,7 @@ describe('forwarding to a Stately inspector', () => {
       const { log } = await service.startRun((await service.ensureDemoAgent()).id, { kind: 'user', text: '#tokens 50\nhi' });
       await new Promise((r) => log.subscribe({ frame: () => {}, end: r }));
       // the inspector sends on timers: wait until the step's last block has come through
-      await expect.poll(async () => received.some((e) => e.event?.type === 'MESSAGE_STOP'), { timeout: 10_000 }).toBe(true);
+      await expect.poll(() => received.some((e) => e.event?.type === 'MESSAGE_STOP'), { timeout: 10_000 }).toBe(true);
       const definitions = received.filter((e) => e.type === '@xstate.actor' && e.definition).map((e) => JSON.parse(e.definition!).id);
       expect(definitions).toEqual(expect.arrayContaining(['run', 'stream']));
       expect(received.some((e) => e.event?.type === 'CONTENT_BLOCK_DELTA')).toBe(false);

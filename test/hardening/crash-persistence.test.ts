@@ -138,7 +138,7 @@ describe('recovery of a run whose earlier steps were stored', () => {
       const { runId, log } = await first.startRun(agent.id, { kind: 'user', text: '#delay 40\n#tool calculator {"expression": "6*7"}' });
       const seen: Frame[] = [];
       log.subscribe({ frame: (e) => seen.push(JSON.parse(e.json) as Frame), end: () => {} });
-      await expect.poll(async () => ofType(seen, 'assistant_message').length, { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
+      await expect.poll(() => ofType(seen, 'assistant_message').length, { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
       await new Promise((r) => setTimeout(r, 150));
       expect(ofType(seen, 'stop_reason')).toEqual([]); // still mid-step
       await s1.close(); // the process dies: nothing more reaches the file

@@ -121,7 +121,7 @@ describe('fuzzing a real process', () => {
       { numRuns: 500 },
     );
     ws.send(JSON.stringify({ type: 'run.cancel', request_id: 'last', run_id: 'run-none' }));
-    await expect.poll(async () => answers.some((a) => (a as { request_id?: string }).request_id === 'last'), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => answers.some((a) => (a as { request_id?: string }).request_id === 'last'), { timeout: 10_000 }).toBe(true);
     expect(ws.readyState).toBe(WebSocket.OPEN);
     expect(answers.filter((a) => a.type === 'error' && a.code === 'internal')).toEqual([]);
     expect(s.alive()).toBe(true);

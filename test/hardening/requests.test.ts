@@ -80,7 +80,7 @@ describe.each([
       expect(a.status === null || (a.status >= 400 && a.status < 500)).toBe(true);
     }
     expect(s.alive()).toBe(true);
-    await expect.poll(async () => frames.find((f) => f.type === 'run.end'), { timeout: 15_000 }).toMatchObject({ status: 'completed' });
+    await expect.poll(() => frames.find((f) => f.type === 'run.end'), { timeout: 15_000 }).toMatchObject({ status: 'completed' });
     ws.close();
   });
 });
