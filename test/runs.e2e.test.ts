@@ -430,7 +430,9 @@ describe('HTTP bodies and backpressure', () => {
     expect(text(frames, 'assistant_message')).toContain('9');
   });
 
-  it('a slow client is closed with the seq_id to resume from; the run and a fast client go on', async () => {
+  // Behind the test balancer the proxy's own socket buffers absorb the flood: the server's bound
+  // is tested on a direct connection (one instance) only.
+  it.skipIf(process.env.LETTA_STREAM_TEST_CLUSTER === '1')('a slow client is closed with the seq_id to resume from; the run and a fast client go on', async () => {
     const t = await startHarness({ maxBufferedBytes: 64 * 1024 });
     try {
       const agent = (await t.service.ensureDemoAgent()).id;

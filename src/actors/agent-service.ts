@@ -148,12 +148,18 @@ export class AgentService {
     this.workspaceDir = path.resolve(o.workspaceDir ?? path.join(o.dataDir, 'workspace'));
     mkdirSync(this.workspaceDir, { recursive: true });
     // A cancel another instance received for a run of ours (every instance hears every cancel).
-    o.shared?.onCancel((runId) => this.live.get(runId)?.actor.send({ type: 'CANCEL' }));
+    o.shared?.onCancel((runId) => this.cancelLive(runId));
   }
 
   /** Cancels asked for in the store that the push did not bring (a heartbeat hands them over). */
   cancelRequested(runIds: readonly string[]): void {
-    for (const id of runIds) this.live.get(id)?.actor.send({ type: 'CANCEL' });
+    for (const id of runIds) this.cancelLive(id);
+  }
+
+  /** A run of this instance still running (a push and a heartbeat may both bring one cancel). */
+  private cancelLive(runId: string): void {
+    const actor = this.live.get(runId)?.actor;
+    if (actor?.getSnapshot().status === 'active') actor.send({ type: 'CANCEL' });
   }
 
   /**
@@ -670,10 +676,12 @@ export class AgentService {
   /** Cancel one run. Idempotent: a finished run answers with its final status and nothing changes. */
   async cancelRun(runId: string): Promise<{ run_id: string; cancelled: boolean; status: string }> {
     const live = this.live.get(runId);
-    if (live) {
+    // A run whose end is settling (its actor is done) is ended: the cancel changes nothing.
+    if (live?.actor.getSnapshot().status === 'active') {
       live.actor.send({ type: 'CANCEL' });
       return { run_id: runId, cancelled: true, status: (await this.getRun(runId)).status };
     }
+    if (live) return { run_id: runId, cancelled: false, status: (await this.getRun(runId)).status };
     const run = await this.getRun(runId);
     const cancelled = run.status === 'running' && (await this.cancelElsewhere(run.id));
     return { run_id: runId, cancelled, status: run.status };
@@ -706,8 +714,10 @@ export class AgentService {
     for (const id of targets) {
       const live = this.live.get(id);
       if (live && live.agentId === agent.id) {
-        live.actor.send({ type: 'CANCEL' });
-        cancelled.push(id);
+        if (live.actor.getSnapshot().status === 'active') {
+          live.actor.send({ type: 'CANCEL' });
+          cancelled.push(id);
+        }
       } else if (!live && runIds) {
         // A named run another instance owns.
         const run = await this.store.getRun(id);

@@ -9,12 +9,20 @@ import { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
 import type { ServerLimitsInput } from '../../src/transport/limits.js';
 import { startServer, type LettaStreamServer } from '../../src/transport/server.js';
+import { randomUUID } from 'node:crypto';
+import { LeaseKeeper } from '../../src/cluster/lease-keeper.js';
+import { connectRedis } from '../../src/cluster/redis-connect.js';
+import { RedisSharedRuns } from '../../src/cluster/shared-runs.js';
+import { openPgStore } from '../../src/store/pg-store.js';
+import { freshDatabase } from './pg.js';
+import { REDIS_URL } from './redis.js';
+import { startRoundRobin } from './round-robin.js';
 
 /** The real service on loopback: built-in Anthropic server, SQLite file, HTTP + WebSocket. */
 export interface Harness {
   dir: string;
   anthropic: AnthropicServer;
-  store: SqliteStore;
+  store: Store;
   service: AgentService;
   server: LettaStreamServer;
   warnings: string[];
@@ -31,7 +39,13 @@ export interface HarnessOptions {
   wrapStore?: (store: SqliteStore) => Store;
 }
 
+/**
+ * With LETTA_STREAM_TEST_CLUSTER=1 (the vitest project "two instances"): the same service as two
+ * instances on one PostgreSQL database and one Redis, behind a round-robin balancer; `service` is
+ * the first instance's.
+ */
 export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
+  if (process.env.LETTA_STREAM_TEST_CLUSTER === '1' && !o.wrapStore && !o.token) return startClusterHarness(o);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'letta-stream-'));
   const anthropic = await startAnthropicServer({ defaultDelayMs: 1 });
   const client = new Anthropic({ apiKey: 'local', baseURL: anthropic.url, maxRetries: 0 });
@@ -158,3 +172,55 @@ export class TestClient {
 
 export const lettaFrames = (frames: Frame[]): Frame[] => frames.filter((f) => typeof f.message_type === 'string');
 export const ofType = (frames: Frame[], t: string): Frame[] => frames.filter((f) => f.message_type === t);
+
+async function startClusterHarness(o: HarnessOptions): Promise<Harness> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'letta-stream-cluster-'));
+  const anthropic = await startAnthropicServer({ defaultDelayMs: 1 });
+  const db = await freshDatabase();
+  const prefix = `ls-test-${randomUUID().slice(0, 8)}:`;
+  const warnings: string[] = [];
+  const warn = (m: string) => warnings.push(m);
+  const instances: Array<{ store: Store; shared: RedisSharedRuns; service: AgentService; lease: LeaseKeeper; server: LettaStreamServer }> = [];
+  for (const name of ['a', 'b']) {
+    const store = await openPgStore(db.url);
+    const shared = new RedisSharedRuns(await connectRedis(REDIS_URL, { timeoutMs: 3000 }), { prefix, warn });
+    await shared.ready();
+    const client = new Anthropic({ apiKey: 'local', baseURL: anthropic.url, maxRetries: 0 });
+    const service = new AgentService({ store, client, dataDir: path.join(dir, name), workspaceDir: path.join(dir, 'workspace'), graceMs: o.graceMs ?? 60_000, warn, exclusive: false, shared, instanceId: `inst-${name}-${randomUUID()}` });
+    const lease = new LeaseKeeper({ store, instanceId: service.instanceId, heartbeatMs: 200, leaseMs: 1000, onCancelRequested: (ids) => service.cancelRequested(ids), recoverOwner: async (owner) => void (await service.recoverOwner(owner)), warn });
+    await lease.start();
+    await service.recover();
+    await service.ensureDemoAgent();
+    const server = await startServer({
+      service,
+      port: 0,
+      token: null,
+      pingIntervalMs: 100,
+      allowedOrigins: o.allowedOrigins ?? [],
+      limits: { ...o.limits, ...(o.maxBufferedBytes ? { maxBufferedBytes: o.maxBufferedBytes } : {}) },
+      warn,
+    });
+    instances.push({ store, shared, service, lease, server });
+  }
+  const balancer = await startRoundRobin(instances.map((i) => i.server.url));
+  const first = instances[0]!;
+  return {
+    dir,
+    anthropic,
+    store: first.store,
+    service: first.service,
+    // The balancer's addresses: consecutive requests land on different instances.
+    server: Object.assign(Object.create(first.server) as LettaStreamServer, { url: balancer.url, wsUrl: balancer.wsUrl }),
+    warnings,
+    async close() {
+      await balancer.close();
+      for (const i of instances) await i.server.close();
+      for (const i of instances) await i.lease.stop(true);
+      for (const i of instances) await i.shared.close();
+      for (const i of instances) await i.store.close();
+      await anthropic.close();
+      await db.drop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
