@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { runClusterBench } from './cluster-bench.js';
 import { runMachineBench } from './machine-bench.js';
 import { runReplayBench } from './replay-bench.js';
 import { runServiceBench } from './service-bench.js';
@@ -18,6 +19,8 @@ async function main(): Promise<void> {
   for (const line of stream.lines) console.log(line);
   console.log('\nservice on loopback (WebSocket clients, built-in Anthropic server, SQLite)');
   for (const line of await runServiceBench(quick)) console.log(line);
+  console.log('\nseveral instances: PostgreSQL + Redis vs one instance on SQLite (real processes, issue #11)');
+  for (const line of await runClusterBench(quick)) console.log(line);
 }
 
 await main();

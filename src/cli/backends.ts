@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SharedRuns } from '../cluster/shared-runs.js';
 import type { Store } from '../store/types.js';
+import { countingStore, type StoreCounters } from './debug-stats.js';
 import { StartError } from './errors.js';
 
 /** Where state and run logs live: chosen by flags or environment, checked before anything starts. */
@@ -69,16 +70,25 @@ const CONFIG_CODES = /^(database_|redis_|store_version|store_corrupt)/;
  * Opens the store (and Redis), each checked before anything starts: a bad URL, an unreachable
  * server or a database of a newer version ends the start with one sentence, never a hang.
  */
-export async function openBackends(choice: BackendChoice, dataDir: string, workspaceFlag: string | undefined, warn: (m: string) => void): Promise<Backends> {
+export async function openBackends(
+  choice: BackendChoice,
+  dataDir: string,
+  workspaceFlag: string | undefined,
+  warn: (m: string) => void,
+  /** Opt-in benchmark counters (`LETTA_STREAM_DEBUG_STATS`): store calls and PostgreSQL statements. */
+  counters?: StoreCounters,
+): Promise<Backends> {
   const instanceId = instanceIdOf(dataDir);
   const workspaceDir = path.resolve(workspaceFlag ?? path.join(dataDir, 'workspace'));
   if (choice.databaseUrl === null) {
     const { openSqliteStore } = await import('../store/sqlite-store.js');
-    const store = openSqliteStore(dataDir);
+    const sqlite = openSqliteStore(dataDir);
+    const store = counters ? countingStore(sqlite, counters) : sqlite;
     return { store, shared: null, kind: 'sqlite', instanceId, workspaceDir, describe: dataDir, close: () => store.close() };
   }
   const { openPgStore } = await import('../store/pg-store.js');
-  const store = await asStartError(() => openPgStore(choice.databaseUrl!, { onIdleError: (e) => warn(`PostgreSQL: ${e.message}`) }));
+  const pgStore = await asStartError(() => openPgStore(choice.databaseUrl!, { onIdleError: (e) => warn(`PostgreSQL: ${e.message}`), ...(counters ? { queryCounter: counters } : {}) }));
+  const store: Store = counters ? countingStore(pgStore, counters) : pgStore;
   const opened: Array<Store | SharedRuns> = [store];
   try {
     // Tools must see one workspace whichever instance runs them: the first instance's path is

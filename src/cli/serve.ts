@@ -12,6 +12,7 @@ import { DEFAULT_HEARTBEAT_MS, DEFAULT_LEASE_MS, LeaseKeeper } from '../cluster/
 import { chooseBackends, closeAll, openBackends } from './backends.js';
 import { isLoopbackName, normalizeOrigin } from '../transport/http-guard.js';
 import { startServer } from '../transport/server.js';
+import { DebugStats, debugStatsEnabled } from './debug-stats.js';
 import { StartError, UsageError } from './errors.js';
 
 export { SERVE_USAGE } from './usage.js';
@@ -97,9 +98,13 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv = process.
   const say = (line: string) => process.stdout.write(line + '\n');
   const warn = (m: string) => process.stderr.write(`warning: ${m}\n`);
   const parts: Array<{ close(): Promise<void> }> = [{ close: async () => lock.release() }];
+  // Opt-in benchmark instrumentation: absent unless LETTA_STREAM_DEBUG_STATS=1.
+  let liveRuns = () => 0;
+  const debug = debugStatsEnabled(env) ? new DebugStats(() => liveRuns()) : null;
+  if (debug) parts.push({ close: async () => debug.stop() });
   let backends;
   try {
-    backends = await openBackends(chooseBackends(flags.data, env), dataDir, flags.data['workspace-dir'], warn);
+    backends = await openBackends(chooseBackends(flags.data, env), dataDir, flags.data['workspace-dir'], warn, debug?.counters);
   } catch (err) {
     await closeAll(parts);
     throw err;
@@ -129,6 +134,7 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv = process.
     ...(shared ? { shared } : {}),
     ...(stately ? { inspect: stately.inspect } : {}),
   });
+  liveRuns = () => service.liveRunCount;
   // On a shared database: the lease first (other instances must not take our new runs for a
   // lost instance's), then our own leftovers, then the beat that recovers lost instances.
   const lease =
@@ -167,6 +173,7 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv = process.
       warn,
       allowedOrigins: flags.data['allow-origin'],
       limits: flags.data['max-connections'] ? { maxConnections: flags.data['max-connections'] } : {},
+      ...(debug ? { debugStats: (reset: boolean) => debug.snapshot(reset) } : {}),
     });
   } catch (err) {
     await lease?.stop(true);

@@ -71,6 +71,8 @@ export interface PgStoreOptions {
   maxConnections?: number;
   /** Errors of idle pooled connections (the server restarted, …); pg would otherwise crash the process. */
   onIdleError?: (err: Error) => void;
+  /** Opt-in (the benchmark's `LETTA_STREAM_DEBUG_STATS`): counts every SQL statement sent, on any connection. */
+  queryCounter?: { queries: number };
 }
 
 function now(): string {
@@ -669,6 +671,14 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
   const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: timeoutMs, max: options.maxConnections ?? 10 });
   // An idle connection that fails (server restart) is dropped; the pool opens a new one on demand.
   pool.on('error', options.onIdleError ?? ((err) => process.stderr.write(`warning: store: an idle PostgreSQL connection failed: ${err.message}\n`)));
+  const counter = options.queryCounter;
+  if (counter) {
+    pool.on('connect', (c) => {
+      const target = c as unknown as { query: (...args: unknown[]) => unknown };
+      const query = target.query.bind(c);
+      target.query = (...args: unknown[]) => (counter.queries++, query(...args));
+    });
+  }
   let client: pg.PoolClient;
   try {
     client = await pool.connect();

@@ -31,6 +31,8 @@ export interface LettaStreamServerOptions {
    * bench's same-run baseline turns it off.
    */
   coalesceWrites?: boolean;
+  /** Opt-in benchmark instrumentation: `GET /debug/stats` (`?reset=1`) answers it; no route without it. */
+  debugStats?: (reset: boolean) => unknown;
 }
 
 export interface LettaStreamServer {
@@ -111,6 +113,7 @@ export async function startServer(o: LettaStreamServerOptions): Promise<LettaStr
       res.writeHead(200, { 'content-type': 'image/svg+xml' });
       return void res.end(renderChart(chart[1]!, 'svg'));
     }
+    if (o.debugStats && req.method === 'GET' && url.pathname === '/debug/stats') return sendJson(res, 200, o.debugStats(url.searchParams.get('reset') === '1'));
     // Letta's streaming endpoints write to the response themselves.
     const turn = req.method === 'POST' ? /^\/v1\/agents\/([^/]+)\/messages(\/stream)?\/?$/.exec(url.pathname) : null;
     if (turn) return void handleLettaTurn(o.service, decodeSegment(turn[1]!), req, res, body(req), { maxBufferedBytes: limits.maxBufferedBytes, ...(o.pingIntervalMs ? { pingMs: o.pingIntervalMs } : {}) }).catch((err: unknown) => sendError(res, err));

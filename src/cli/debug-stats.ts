@@ -1,0 +1,75 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { Store } from '../store/types.js';
+
+/**
+ * Opt-in instrumentation for the benchmark (`LETTA_STREAM_DEBUG_STATS=1`): event-loop delay,
+ * memory and store round trips, served on `GET /debug/stats` (`?reset=1` starts a new window).
+ * Without the variable none of this exists: no histogram, no store wrapper, no route.
+ */
+export const DEBUG_STATS_ENV = 'LETTA_STREAM_DEBUG_STATS';
+
+export function debugStatsEnabled(env: NodeJS.ProcessEnv): boolean {
+  return env[DEBUG_STATS_ENV] === '1';
+}
+
+/** Counters the store wrapper and the PostgreSQL pool add to. */
+export interface StoreCounters {
+  /** Calls of `Store` methods (a transaction's inner calls included; `transaction` itself not). */
+  calls: number;
+  /** SQL statements sent to PostgreSQL (each one a network round trip; BEGIN/COMMIT included). */
+  queries: number;
+}
+
+export class DebugStats {
+  readonly counters: StoreCounters = { calls: 0, queries: 0 };
+  private readonly lag: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private since = Date.now();
+
+  constructor(private readonly liveRuns: () => number) {
+    this.lag.enable();
+  }
+
+  /** The current window; `reset` starts a new one (lag histogram and counters). */
+  snapshot(reset: boolean): Record<string, unknown> {
+    const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+    const mem = process.memoryUsage();
+    const out = {
+      window_ms: Date.now() - this.since,
+      live_runs: this.liveRuns(),
+      lag_ms: { p50: ms(this.lag.percentile(50)), p99: ms(this.lag.percentile(99)), max: ms(this.lag.max), mean: ms(this.lag.mean) },
+      memory: { rss: mem.rss, heap_used: mem.heapUsed, external: mem.external, array_buffers: mem.arrayBuffers },
+      store: { ...this.counters },
+    };
+    if (reset) {
+      this.lag.reset();
+      this.counters.calls = 0;
+      this.counters.queries = 0;
+      this.since = Date.now();
+    }
+    return out;
+  }
+
+  stop(): void {
+    this.lag.disable();
+  }
+}
+
+/** `store` with every method call counted (also the calls made on a transaction's view). */
+export function countingStore(store: Store, counters: StoreCounters): Store {
+  const wrap = (target: Store): Store =>
+    new Proxy(target, {
+      get(t, key, receiver) {
+        const value = Reflect.get(t, key, receiver) as unknown;
+        if (typeof value !== 'function' || key === 'constructor') return value;
+        if (key === 'close') return (value as () => Promise<void>).bind(t);
+        if (key === 'transaction') {
+          return <T>(fn: (tx: Store) => Promise<T>) => t.transaction((tx) => fn(wrap(tx)));
+        }
+        return (...args: unknown[]) => {
+          counters.calls++;
+          return (value as (...a: unknown[]) => unknown).apply(t, args);
+        };
+      },
+    });
+  return wrap(store);
+}
