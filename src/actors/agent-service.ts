@@ -115,6 +115,8 @@ interface Thread {
 }
 
 export const DEFAULT_GRACE_MS = 5 * 60_000;
+const SHARED_LOG_WAIT_MS = 2000;
+const SHARED_LOG_POLL_MS = 25;
 export const DEFAULT_MODEL = 'claude-sonnet-4-6';
 const DEMO_TOOLS = ['get_time', 'calculator', 'read_file', 'list_dir', 'write_file'];
 export const TOOL_REMOVED = 'denied: the tool was removed from the agent';
@@ -757,7 +759,7 @@ export class AgentService {
     if (log) return log;
     const run = await this.getRun(runId); // not_found when unknown
     // Another instance's run (live or ended): its shared log, as far as it is kept.
-    const shared = this.o.shared ? await this.o.shared.follow(runId) : null;
+    const shared = this.o.shared ? await this.followShared(runId, run.status === 'running') : null;
     if (shared) {
       shared.error ??= run.error; // a failed run's reason, for the SSE error_message
       return shared;
@@ -776,6 +778,19 @@ export class AgentService {
     if (kept) return kept;
     this.retain(runId, restored, left);
     return restored;
+  }
+
+  /**
+   * A run just started elsewhere may not have reached Redis yet (its owner writes its first
+   * entries on the next turn of its event loop): a running run's log is waited for, briefly.
+   */
+  private async followShared(runId: string, running: boolean): Promise<RunLog | null> {
+    for (let waited = 0; ; waited += SHARED_LOG_POLL_MS) {
+      const log = await this.o.shared!.follow(runId);
+      if (log || !running || waited >= SHARED_LOG_WAIT_MS) return log;
+      await new Promise((r) => setTimeout(r, SHARED_LOG_POLL_MS));
+      running = (await this.getRun(runId)).status === 'running';
+    }
   }
 
   private release(runId: string): void {

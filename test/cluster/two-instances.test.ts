@@ -96,6 +96,19 @@ describe('two instances on PostgreSQL + Redis', () => {
     expect(ofType(onB, 'stop_reason')).toEqual([expect.objectContaining({ stop_reason: 'end_turn' })]);
   });
 
+  it('subscribing on B the moment A has started a run (before its first frame reached Redis) gets every frame', async () => {
+    const a = await client(A);
+    const b = await client(B);
+    for (let i = 0; i < 20; i++) {
+      const id = await agent(A.url);
+      const runId = await a.start(id, '#tokens 20\nquick');
+      b.send({ type: 'run.subscribe', request_id: `s${i}`, run_id: runId });
+      expect(await b.waitFor((f) => f.request_id === `s${i}`)).toMatchObject({ type: 'run.subscribed' });
+      const onB = lettaFrames(await b.runFrames(runId));
+      expect(onB.map((f) => f.seq_id)).toEqual(lettaFrames(await a.runFrames(runId)).map((f) => f.seq_id));
+    }
+  });
+
   it('a cancel through B reaches a run streaming on A while the model is stalled: one stop_reason cancelled', async () => {
     const id = await agent(A.url);
     const a = await client(A);
