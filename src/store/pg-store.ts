@@ -5,26 +5,32 @@ import {
   AGENT_COLS,
   BLOCK_COLS,
   CONVERSATION_COLS,
-  PgStoreError,
+  DEFAULT_AGENT_MESSAGE_LIMIT,
+  DEFAULT_RUN_LIMIT,
   RUN_COLS,
+  StoreError,
   TERMINAL_STATUSES,
   agentFromRow,
   agentValues,
   blockFromRow,
+  checkLimit,
   conversationFromRow,
   historyFromRow,
   isRole,
   messageFromRow,
-  runFromRow,
+  now,
+  runRecord,
   transitionFromRow,
   type AgentRow,
   type BlockRow,
   type ConversationRow,
+  type DatabaseErrorCode,
   type HistoryRow,
   type MessageRow,
   type RunRow,
+  type StoreErrorCode,
   type TransitionRow,
-} from './pg-rows.js';
+} from './records.js';
 import type {
   AgentFilter,
   AgentRecord,
@@ -46,10 +52,11 @@ import type {
   UsageTotals,
 } from './types.js';
 
-export { PgStoreError, type PgStoreErrorCode } from './pg-rows.js';
+export type PgStoreErrorCode = DatabaseErrorCode | StoreErrorCode;
+/** The PostgreSQL store's errors: the shared `StoreError`, with the `database_*` codes besides. */
+export type PgStoreError = StoreError<PgStoreErrorCode>;
+export const PgStoreError = StoreError;
 
-const DEFAULT_RUN_LIMIT = 100;
-const DEFAULT_AGENT_MESSAGE_LIMIT = 1000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 /** Above every BIGSERIAL value: the open upper bound of a message page. */
 const MAX_BIGINT = '9223372036854775807';
@@ -75,15 +82,9 @@ export interface PgStoreOptions {
   queryCounter?: { queries: number };
 }
 
-function now(): string {
-  return new Date().toISOString();
-}
-
-function checkLimit(limit: number, what: string): number {
-  if (!Number.isSafeInteger(limit) || limit < 0) {
-    throw new PgStoreError('store_invalid', `store: ${what} limit must be a non-negative integer, got ${String(limit)}`);
-  }
-  return limit;
+/** A run's record as this store returns it: `ownerId` and `cancelRequestedAt` null, not left out, while NULL. */
+function runFromRow(row: RunRow): RunRecord {
+  return runRecord(row, 'keep');
 }
 
 /** As SQLite's: where a page lies in ascending key order, and which end is taken first. */

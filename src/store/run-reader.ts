@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { LettaMessage } from '../letta/frames.js';
-import { LIST_TRANSITIONS_SQL, SQLITE_FILE_NAME, transitionFromRow } from './sqlite-store.js';
+import { transitionFromRow } from './records.js';
+import { LIST_TRANSITIONS_SQL, SQLITE_FILE_NAME } from './sqlite-store.js';
 import type { RunTransition, StoredFrame } from './types.js';
 
 /** A run as `replay-run` prints it. */

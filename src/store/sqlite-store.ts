@@ -1,16 +1,39 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { STOP_REASONS, type LettaMessage, type RunStatus, type StopReasonType } from '../letta/frames.js';
-import type { InterfaceMode } from '../letta/step-builder.js';
+import type { LettaMessage, RunStatus, StopReasonType } from '../letta/frames.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import {
+  BLOCK_COLS,
+  DEFAULT_AGENT_MESSAGE_LIMIT,
+  DEFAULT_RUN_LIMIT,
+  StoreError,
+  TERMINAL_STATUSES,
+  agentFromRow,
+  agentToRow,
+  blockFromRow,
+  checkLimit,
+  conversationFromRow,
+  historyFromRow,
+  isRole,
+  messageFromRow,
+  now,
+  runFromRow,
+  transitionFromRow,
+  type AgentRow,
+  type BlockRow,
+  type ConversationRow,
+  type HistoryRow,
+  type MessageRow,
+  type RunRow,
+  type TransitionRow,
+} from './records.js';
 import type {
-  ConversationRecord,
   AgentFilter,
   AgentRecord,
-  MemoryBlock,
-  AgentState,
+  ConversationRecord,
   HistoryTurn,
+  MemoryBlock,
   MessageScope,
   Page,
   PageRequest,
@@ -26,23 +49,13 @@ import type {
   UsageTotals,
 } from './types.js';
 
+export { StoreError, type StoreErrorCode } from './records.js';
+
 export interface SqliteStoreOptions {
   /** file path; ':memory:' allowed for tests */
   file: string;
   /** How long a write waits for another connection's lock before SQLITE_BUSY (ms). */
   busyTimeoutMs?: number;
-}
-
-export type StoreErrorCode = 'store_version' | 'store_corrupt' | 'store_not_found' | 'store_invalid';
-
-/** Errors raised by the store itself (SQLite's own errors pass through unchanged). */
-export class StoreError extends Error {
-  readonly code: StoreErrorCode;
-  constructor(code: StoreErrorCode, message: string) {
-    super(message);
-    this.name = 'StoreError';
-    this.code = code;
-  }
 }
 
 /** The file name `openSqliteStore` uses inside the data directory. */
@@ -53,278 +66,11 @@ export const SQLITE_FILE_NAME = 'letta-stream.db';
  * loop goes on meanwhile); the SQLITE_BUSY that follows is a store error like a full disk.
  */
 export const BUSY_TIMEOUT_MS = 2000;
-const DEFAULT_RUN_LIMIT = 100;
-const DEFAULT_AGENT_MESSAGE_LIMIT = 1000;
 
 // ---- row shapes -------------------------------------------------------------------------------
 
-interface AgentRow {
-  id: string;
-  name: string;
-  model: string;
-  system: string;
-  tools: string;
-  requires_approval_tools: string;
-  tags: string;
-  interface_mode: string;
-  max_steps: number;
-  state: string;
-  active_run_id: string | null;
-  pending_tool_calls: string;
-  created_at: string;
-  updated_at: string;
-}
-
-interface BlockRow {
-  id: string;
-  agent_id: string;
-  label: string;
-  value: string;
-  char_limit: number;
-  description: string | null;
-  read_only: number;
-  created_at: string;
-  updated_at: string;
-}
-
-const blockCols = 'id, agent_id, label, value, char_limit, description, read_only, created_at, updated_at';
-
-function blockFromRow(r: BlockRow): MemoryBlock {
-  return {
-    id: r.id,
-    agentId: r.agent_id,
-    label: r.label,
-    value: r.value,
-    limit: r.char_limit,
-    description: r.description,
-    readOnly: r.read_only !== 0,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-interface RunRow {
-  id: string;
-  agent_id: string;
-  conversation_id: string | null;
-  status: string;
-  stop_reason: string | null;
-  usage: string | null;
-  error: string | null;
-  created_at: string;
-  completed_at: string | null;
-  owner_id: string | null;
-  cancel_requested_at: string | null;
-}
-
-interface MessageRow {
-  position: number;
-  message: string;
-}
-
-interface HistoryRow {
-  position: number;
-  role: string;
-  content: string;
-}
-
 interface IdRow {
   id: string;
-}
-
-interface ConversationRow {
-  id: string;
-  agent_id: string;
-  summary: string | null;
-  state: string;
-  active_run_id: string | null;
-  pending_tool_calls: string;
-  created_at: string;
-  updated_at: string;
-}
-
-// ---- value sets for defensive parsing --------------------------------------------------------
-
-const AGENT_STATES: ReadonlySet<string> = new Set<AgentState>(['idle', 'running', 'awaitingApproval']);
-const INTERFACE_MODES: ReadonlySet<string> = new Set<InterfaceMode>(['simple', 'kwargs']);
-const RUN_STATUSES: ReadonlySet<string> = new Set<RunStatus>(['created', 'running', 'completed', 'failed', 'cancelled']);
-const TERMINAL_STATUSES: ReadonlySet<string> = new Set<RunStatus>(['completed', 'failed', 'cancelled']);
-const STOP_REASON_SET: ReadonlySet<string> = new Set<StopReasonType>(STOP_REASONS);
-const ROLES: ReadonlySet<string> = new Set<HistoryTurn['role']>(['user', 'assistant']);
-
-function isAgentState(v: string): v is AgentState {
-  return AGENT_STATES.has(v);
-}
-function isInterfaceMode(v: string): v is InterfaceMode {
-  return INTERFACE_MODES.has(v);
-}
-function isRunStatus(v: string): v is RunStatus {
-  return RUN_STATUSES.has(v);
-}
-function isStopReason(v: string): v is StopReasonType {
-  return STOP_REASON_SET.has(v);
-}
-function isRole(v: string): v is HistoryTurn['role'] {
-  return ROLES.has(v);
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-function isStringArray(v: unknown): v is string[] {
-  return Array.isArray(v) && v.every((x) => typeof x === 'string');
-}
-function isPendingToolCall(v: unknown): v is PendingToolCall {
-  return (
-    isRecord(v) &&
-    typeof v.toolCallId === 'string' &&
-    typeof v.name === 'string' &&
-    isRecord(v.input) &&
-    typeof v.requiresApproval === 'boolean' &&
-    (v.denied === undefined || typeof v.denied === 'string') &&
-    (v.clientTool === undefined || v.clientTool === true)
-  );
-}
-function isNullableNumber(v: unknown): v is number | null {
-  return v === null || typeof v === 'number';
-}
-function isUsageTotals(v: unknown): v is UsageTotals {
-  return (
-    isRecord(v) &&
-    typeof v.prompt_tokens === 'number' &&
-    typeof v.completion_tokens === 'number' &&
-    typeof v.total_tokens === 'number' &&
-    typeof v.step_count === 'number' &&
-    isNullableNumber(v.cached_input_tokens) &&
-    isNullableNumber(v.cache_write_tokens)
-  );
-}
-function isLettaMessage(v: unknown): v is LettaMessage {
-  return isRecord(v) && typeof v.message_type === 'string' && typeof v.id === 'string';
-}
-
-function corrupt(table: string, id: string | number, what: string): StoreError {
-  return new StoreError('store_corrupt', `store: ${table} row ${String(id)}: ${what}`);
-}
-
-/** Parse a JSON column and check its shape; throws naming the table, row and column otherwise. */
-function parseJson<T>(
-  table: string,
-  id: string | number,
-  column: string,
-  text: string,
-  guard: (v: unknown) => v is T,
-): T {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    const detail = err instanceof Error ? err.message : String(err);
-    throw corrupt(table, id, `column ${column} is not valid JSON (${detail})`);
-  }
-  if (!guard(value)) throw corrupt(table, id, `column ${column} has an unexpected shape`);
-  return value;
-}
-
-function checkEnum<T extends string>(
-  table: string,
-  id: string | number,
-  column: string,
-  value: string,
-  guard: (v: string) => v is T,
-): T {
-  if (!guard(value)) throw corrupt(table, id, `column ${column} has unknown value ${JSON.stringify(value)}`);
-  return value;
-}
-
-function agentFromRow(row: AgentRow): AgentRecord {
-  const t = 'agents';
-  return {
-    id: row.id,
-    name: row.name,
-    model: row.model,
-    system: row.system,
-    tools: parseJson(t, row.id, 'tools', row.tools, isStringArray),
-    requiresApprovalTools: parseJson(t, row.id, 'requires_approval_tools', row.requires_approval_tools, isStringArray),
-    tags: parseJson(t, row.id, 'tags', row.tags, isStringArray),
-    interfaceMode: checkEnum(t, row.id, 'interface_mode', row.interface_mode, isInterfaceMode),
-    maxSteps: row.max_steps,
-    state: checkEnum(t, row.id, 'state', row.state, isAgentState),
-    activeRunId: row.active_run_id,
-    pendingToolCalls: parseJson(t, row.id, 'pending_tool_calls', row.pending_tool_calls, (v): v is PendingToolCall[] =>
-      Array.isArray(v) && v.every(isPendingToolCall),
-    ),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function agentToRow(agent: AgentRecord): AgentRow {
-  return {
-    id: agent.id,
-    name: agent.name,
-    model: agent.model,
-    system: agent.system,
-    tools: JSON.stringify(agent.tools),
-    requires_approval_tools: JSON.stringify(agent.requiresApprovalTools),
-    tags: JSON.stringify(agent.tags),
-    interface_mode: agent.interfaceMode,
-    max_steps: agent.maxSteps,
-    state: agent.state,
-    active_run_id: agent.activeRunId,
-    pending_tool_calls: JSON.stringify(agent.pendingToolCalls),
-    created_at: agent.createdAt,
-    updated_at: agent.updatedAt,
-  };
-}
-
-function conversationFromRow(row: ConversationRow): ConversationRecord {
-  const t = 'conversations';
-  return {
-    id: row.id,
-    agentId: row.agent_id,
-    summary: row.summary,
-    state: checkEnum(t, row.id, 'state', row.state, isAgentState),
-    activeRunId: row.active_run_id,
-    pendingToolCalls: parseJson(t, row.id, 'pending_tool_calls', row.pending_tool_calls, (v): v is PendingToolCall[] => Array.isArray(v) && v.every(isPendingToolCall)),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function runFromRow(row: RunRow): RunRecord {
-  const t = 'runs';
-  return {
-    id: row.id,
-    agentId: row.agent_id,
-    ...(row.conversation_id ? { conversationId: row.conversation_id } : {}),
-    status: checkEnum(t, row.id, 'status', row.status, isRunStatus),
-    stopReason: row.stop_reason === null ? null : checkEnum(t, row.id, 'stop_reason', row.stop_reason, isStopReason),
-    usage: row.usage === null ? null : parseJson(t, row.id, 'usage', row.usage, isUsageTotals),
-    error: row.error,
-    createdAt: row.created_at,
-    completedAt: row.completed_at,
-    ...(row.owner_id !== null ? { ownerId: row.owner_id } : {}),
-    ...(row.cancel_requested_at !== null ? { cancelRequestedAt: row.cancel_requested_at } : {}),
-  };
-}
-
-function messageFromRow(row: MessageRow): LettaMessage {
-  return parseJson('messages', row.position, 'message', row.message, isLettaMessage);
-}
-
-function historyFromRow(row: HistoryRow): HistoryTurn {
-  return {
-    role: checkEnum('history', row.position, 'role', row.role, isRole),
-    content: parseJson('history', row.position, 'content', row.content, (v): v is unknown[] => Array.isArray(v)),
-  };
-}
-
-function checkLimit(limit: number, what: string): number {
-  if (!Number.isSafeInteger(limit) || limit < 0) {
-    throw new StoreError('store_invalid', `store: ${what} limit must be a non-negative integer, got ${String(limit)}`);
-  }
-  return limit;
 }
 
 /**
@@ -352,10 +98,6 @@ function cursorBounds<K>(
   // Forward in the page's order from `after`, or backward from `before` (its nearest items).
   const forwardAsc = asc === (page.before === undefined);
   return { lo, hi, nearestFirst: forwardAsc ? 'ASC' : 'DESC' };
-}
-
-function now(): string {
-  return new Date().toISOString();
 }
 
 // ---- the store --------------------------------------------------------------------------------
@@ -420,18 +162,6 @@ interface CasParams {
   active_run_id: string | null;
   pending_tool_calls: string;
   updated_at: string;
-}
-
-interface TransitionRow {
-  seq: number;
-  at: string;
-  run_state: string;
-  step_state: string | null;
-  seq_id: number;
-}
-
-export function transitionFromRow(r: TransitionRow): RunTransition {
-  return { seq: r.seq, at: r.at, run: r.run_state, step: r.step_state, seqId: r.seq_id };
 }
 
 /** The columns of run_transitions, for readers that open the file themselves (`replay-run`). */
@@ -521,18 +251,18 @@ class SqliteConnection implements SyncStore {
   // memory blocks
 
   listBlocks(agentId: string): MemoryBlock[] {
-    return this.db.prepare<[string], BlockRow>(`SELECT ${blockCols} FROM blocks WHERE agent_id = ? ORDER BY rowid`).all(agentId).map(blockFromRow);
+    return this.db.prepare<[string], BlockRow>(`SELECT ${BLOCK_COLS} FROM blocks WHERE agent_id = ? ORDER BY rowid`).all(agentId).map(blockFromRow);
   }
 
   getBlock(agentId: string, label: string): MemoryBlock | null {
-    const row = this.db.prepare<[string, string], BlockRow>(`SELECT ${blockCols} FROM blocks WHERE agent_id = ? AND label = ?`).get(agentId, label);
+    const row = this.db.prepare<[string, string], BlockRow>(`SELECT ${BLOCK_COLS} FROM blocks WHERE agent_id = ? AND label = ?`).get(agentId, label);
     return row === undefined ? null : blockFromRow(row);
   }
 
   putBlock(b: MemoryBlock): void {
     this.db
       .prepare(
-        `INSERT INTO blocks (${blockCols}) VALUES (@id, @agent_id, @label, @value, @char_limit, @description, @read_only, @created_at, @updated_at)
+        `INSERT INTO blocks (${BLOCK_COLS}) VALUES (@id, @agent_id, @label, @value, @char_limit, @description, @read_only, @created_at, @updated_at)
          ON CONFLICT (agent_id, label) DO UPDATE SET value = excluded.value, char_limit = excluded.char_limit, description = excluded.description,
          read_only = excluded.read_only, updated_at = excluded.updated_at`,
       )

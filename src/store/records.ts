@@ -3,30 +3,41 @@ import type { InterfaceMode } from '../letta/step-builder.js';
 import type { AgentRecord, AgentState, ConversationRecord, HistoryTurn, MemoryBlock, PendingToolCall, RunRecord, RunTransition, UsageTotals } from './types.js';
 
 /**
- * The PostgreSQL store's row shapes and their checked conversions to records. The same checks as
- * the SQLite store's (a row that does not parse is a `store_corrupt` error naming table, row and
- * column), so both stores return identical records from identical rows.
+ * What the SQLite and PostgreSQL stores share: their error class, row shapes, and the checked
+ * conversions from a row to a record (a row that does not parse is a `store_corrupt` error naming
+ * table, row and column), so both stores return the same records from the same rows.
  */
 
-export type PgStoreErrorCode =
-  | 'database_url_invalid'
-  | 'database_unreachable'
-  | 'database_auth'
-  | 'database_missing'
-  | 'store_version'
-  | 'store_corrupt'
-  | 'store_not_found'
-  | 'store_invalid';
+export type StoreErrorCode = 'store_version' | 'store_corrupt' | 'store_not_found' | 'store_invalid';
 
-/** Errors raised by the PostgreSQL store itself (the server's own errors pass through unchanged). */
-export class PgStoreError extends Error {
-  readonly code: PgStoreErrorCode;
-  constructor(code: PgStoreErrorCode, message: string, options?: { cause?: unknown }) {
+/** The PostgreSQL store's own codes besides the shared ones: the database cannot be used. */
+export type DatabaseErrorCode = 'database_url_invalid' | 'database_unreachable' | 'database_auth' | 'database_missing';
+
+/** Errors raised by a store itself (the database's own errors pass through unchanged). */
+export class StoreError<C extends StoreErrorCode | DatabaseErrorCode = StoreErrorCode> extends Error {
+  readonly code: C;
+  constructor(code: C, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'StoreError';
     this.code = code;
   }
 }
+
+export const DEFAULT_RUN_LIMIT = 100;
+export const DEFAULT_AGENT_MESSAGE_LIMIT = 1000;
+
+export function now(): string {
+  return new Date().toISOString();
+}
+
+export function checkLimit(limit: number, what: string): number {
+  if (!Number.isSafeInteger(limit) || limit < 0) {
+    throw new StoreError('store_invalid', `store: ${what} limit must be a non-negative integer, got ${String(limit)}`);
+  }
+  return limit;
+}
+
+// ---- row shapes -------------------------------------------------------------------------------
 
 export interface AgentRow {
   id: string;
@@ -45,6 +56,7 @@ export interface AgentRow {
   updated_at: string;
 }
 
+/** `read_only` is an INTEGER 0/1 in SQLite, a BOOLEAN in PostgreSQL. */
 export interface BlockRow {
   id: string;
   agent_id: string;
@@ -52,7 +64,7 @@ export interface BlockRow {
   value: string;
   char_limit: number;
   description: string | null;
-  read_only: boolean;
+  read_only: number | boolean;
   created_at: string;
   updated_at: string;
 }
@@ -82,14 +94,14 @@ export interface RunRow {
   cancel_requested_at: string | null;
 }
 
-/** `position` is BIGINT: pg hands it over as a string. */
+/** `position` is an INTEGER in SQLite; a BIGINT in PostgreSQL, which pg hands over as a string. */
 export interface MessageRow {
-  position: string;
+  position: number | string;
   message: string;
 }
 
 export interface HistoryRow {
-  position: string;
+  position: number | string;
   role: string;
   content: string;
 }
@@ -107,6 +119,8 @@ export const AGENT_COLS =
 export const BLOCK_COLS = 'id, agent_id, label, value, char_limit, description, read_only, created_at, updated_at';
 export const CONVERSATION_COLS = 'id, agent_id, summary, state, active_run_id, pending_tool_calls, created_at, updated_at';
 export const RUN_COLS = 'id, agent_id, conversation_id, status, stop_reason, usage, error, created_at, completed_at, owner_id, cancel_requested_at';
+
+// ---- value sets for defensive parsing --------------------------------------------------------
 
 const AGENT_STATES: ReadonlySet<string> = new Set<AgentState>(['idle', 'running', 'awaitingApproval']);
 const INTERFACE_MODES: ReadonlySet<string> = new Set<InterfaceMode>(['simple', 'kwargs']);
@@ -157,11 +171,12 @@ function isLettaMessage(v: unknown): v is LettaMessage {
   return isRecord(v) && typeof v.message_type === 'string' && typeof v.id === 'string';
 }
 
-function corrupt(table: string, id: string, what: string): PgStoreError {
-  return new PgStoreError('store_corrupt', `store: ${table} row ${id}: ${what}`);
+function corrupt(table: string, id: string | number, what: string): StoreError {
+  return new StoreError('store_corrupt', `store: ${table} row ${String(id)}: ${what}`);
 }
 
-function parseJson<T>(table: string, id: string, column: string, text: string, guard: (v: unknown) => v is T): T {
+/** Parse a JSON column and check its shape; throws naming the table, row and column otherwise. */
+function parseJson<T>(table: string, id: string | number, column: string, text: string, guard: (v: unknown) => v is T): T {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -173,10 +188,12 @@ function parseJson<T>(table: string, id: string, column: string, text: string, g
   return value;
 }
 
-function checkEnum<T extends string>(table: string, id: string, column: string, value: string, guard: (v: string) => v is T): T {
+function checkEnum<T extends string>(table: string, id: string | number, column: string, value: string, guard: (v: string) => v is T): T {
   if (!guard(value)) throw corrupt(table, id, `column ${column} has unknown value ${JSON.stringify(value)}`);
   return value;
 }
+
+// ---- conversions ------------------------------------------------------------------------------
 
 export function agentFromRow(row: AgentRow): AgentRecord {
   const t = 'agents';
@@ -198,24 +215,29 @@ export function agentFromRow(row: AgentRow): AgentRecord {
   };
 }
 
-/** The values of AGENT_COLS, in order. */
-export function agentValues(a: AgentRecord): Array<string | number | null> {
-  return [
-    a.id,
-    a.name,
-    a.model,
-    a.system,
-    JSON.stringify(a.tools),
-    JSON.stringify(a.requiresApprovalTools),
-    JSON.stringify(a.tags),
-    a.interfaceMode,
-    a.maxSteps,
-    a.state,
-    a.activeRunId,
-    JSON.stringify(a.pendingToolCalls),
-    a.createdAt,
-    a.updatedAt,
-  ];
+/** An agent as a row, its keys in AGENT_COLS order. */
+export function agentToRow(agent: AgentRecord): AgentRow {
+  return {
+    id: agent.id,
+    name: agent.name,
+    model: agent.model,
+    system: agent.system,
+    tools: JSON.stringify(agent.tools),
+    requires_approval_tools: JSON.stringify(agent.requiresApprovalTools),
+    tags: JSON.stringify(agent.tags),
+    interface_mode: agent.interfaceMode,
+    max_steps: agent.maxSteps,
+    state: agent.state,
+    active_run_id: agent.activeRunId,
+    pending_tool_calls: JSON.stringify(agent.pendingToolCalls),
+    created_at: agent.createdAt,
+    updated_at: agent.updatedAt,
+  };
+}
+
+/** The values of AGENT_COLS, in order (for positional parameters). */
+export function agentValues(agent: AgentRecord): Array<string | number | null> {
+  return Object.values(agentToRow(agent));
 }
 
 export function blockFromRow(r: BlockRow): MemoryBlock {
@@ -226,7 +248,7 @@ export function blockFromRow(r: BlockRow): MemoryBlock {
     value: r.value,
     limit: r.char_limit,
     description: r.description,
-    readOnly: r.read_only,
+    readOnly: typeof r.read_only === 'boolean' ? r.read_only : r.read_only !== 0,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -246,7 +268,11 @@ export function conversationFromRow(row: ConversationRow): ConversationRecord {
   };
 }
 
-export function runFromRow(row: RunRow): RunRecord {
+/**
+ * A run's record. `nulls`: whether `ownerId` and `cancelRequestedAt` are left out while NULL
+ * (`'omit'`, SQLite's store) or set to null (`'keep'`, PostgreSQL's store).
+ */
+export function runRecord(row: RunRow, nulls: 'omit' | 'keep'): RunRecord {
   const t = 'runs';
   return {
     id: row.id,
@@ -258,9 +284,14 @@ export function runFromRow(row: RunRow): RunRecord {
     error: row.error,
     createdAt: row.created_at,
     completedAt: row.completed_at,
-    ownerId: row.owner_id,
-    cancelRequestedAt: row.cancel_requested_at,
+    ...(nulls === 'keep' || row.owner_id !== null ? { ownerId: row.owner_id } : {}),
+    ...(nulls === 'keep' || row.cancel_requested_at !== null ? { cancelRequestedAt: row.cancel_requested_at } : {}),
   };
+}
+
+/** A run's record with `ownerId` and `cancelRequestedAt` left out while NULL. */
+export function runFromRow(row: RunRow): RunRecord {
+  return runRecord(row, 'omit');
 }
 
 export function messageFromRow(row: MessageRow): LettaMessage {
