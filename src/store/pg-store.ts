@@ -15,6 +15,7 @@ import {
   blockFromRow,
   checkLimit,
   conversationFromRow,
+  cursorBounds,
   historyFromRow,
   isRole,
   messageFromRow,
@@ -85,21 +86,6 @@ export interface PgStoreOptions {
 /** A run's record as this store returns it: `ownerId` and `cancelRequestedAt` null, not left out, while NULL. */
 function runFromRow(row: RunRow): RunRecord {
   return runRecord(row, 'keep');
-}
-
-/** As SQLite's: where a page lies in ascending key order, and which end is taken first. */
-function cursorBounds<K>(
-  page: PageRequest,
-  after: K | null | undefined,
-  before: K | null | undefined,
-): { lo: K | null; hi: K | null; nearestFirst: 'ASC' | 'DESC' } | { unknownCursor: string } {
-  if (page.after !== undefined && !after) return { unknownCursor: page.after };
-  if (page.before !== undefined && !before) return { unknownCursor: page.before };
-  const asc = page.order === 'asc';
-  const lo = (asc ? after : before) ?? null;
-  const hi = (asc ? before : after) ?? null;
-  const forwardAsc = asc === (page.before === undefined);
-  return { lo, hi, nearestFirst: forwardAsc ? 'ASC' : 'DESC' };
 }
 
 /** `keyOf` for both cursors of a page (only those given are looked up). */

@@ -1,6 +1,6 @@
 import { STOP_REASONS, type LettaMessage, type RunStatus, type StopReasonType } from '../letta/frames.js';
 import type { InterfaceMode } from '../letta/step-builder.js';
-import type { AgentRecord, AgentState, ConversationRecord, HistoryTurn, MemoryBlock, PendingToolCall, RunRecord, RunTransition, UsageTotals } from './types.js';
+import type { AgentRecord, AgentState, ConversationRecord, HistoryTurn, MemoryBlock, PageRequest, PendingToolCall, RunRecord, RunTransition, UsageTotals } from './types.js';
 
 /**
  * What the SQLite and PostgreSQL stores share: their error class, row shapes, and the checked
@@ -35,6 +35,27 @@ export function checkLimit(limit: number, what: string): number {
     throw new StoreError('store_invalid', `store: ${what} limit must be a non-negative integer, got ${String(limit)}`);
   }
   return limit;
+}
+
+/**
+ * Where a page lies in ascending key order: above `lo`, below `hi` (exclusive, either open), and
+ * which end is taken first (the cursor `before` names: the items nearest to it). `after`/`before`
+ * mean after/before in the page's order, so for `desc` they swap sides. `after`/`before` are the
+ * keys of the page's cursors: undefined where the page names none, null where its cursor is unknown.
+ */
+export function cursorBounds<K>(
+  page: PageRequest,
+  after: K | null | undefined,
+  before: K | null | undefined,
+): { lo: K | null; hi: K | null; nearestFirst: 'ASC' | 'DESC' } | { unknownCursor: string } {
+  if (page.after !== undefined && after == null) return { unknownCursor: page.after };
+  if (page.before !== undefined && before == null) return { unknownCursor: page.before };
+  const asc = page.order === 'asc';
+  const lo = (asc ? after : before) ?? null;
+  const hi = (asc ? before : after) ?? null;
+  // Forward in the page's order from `after`, or backward from `before` (its nearest items).
+  const forwardAsc = asc === (page.before === undefined);
+  return { lo, hi, nearestFirst: forwardAsc ? 'ASC' : 'DESC' };
 }
 
 // ---- row shapes -------------------------------------------------------------------------------

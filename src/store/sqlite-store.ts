@@ -14,6 +14,7 @@ import {
   blockFromRow,
   checkLimit,
   conversationFromRow,
+  cursorBounds,
   historyFromRow,
   isRole,
   messageFromRow,
@@ -73,31 +74,9 @@ interface IdRow {
   id: string;
 }
 
-/**
- * Where a page lies in ascending key order: above `lo`, below `hi` (exclusive, either open), and
- * which end is taken first (the cursor `before` names: the items nearest to it). `after`/`before`
- * mean after/before in the page's order, so for `desc` they swap sides.
- */
-function cursorBounds<K>(
-  page: PageRequest,
-  keyOf: (cursor: string) => K | null,
-): { lo: K | null; hi: K | null; nearestFirst: 'ASC' | 'DESC' } | { unknownCursor: string } {
-  let after: K | null = null;
-  let before: K | null = null;
-  if (page.after !== undefined) {
-    after = keyOf(page.after);
-    if (after === null) return { unknownCursor: page.after };
-  }
-  if (page.before !== undefined) {
-    before = keyOf(page.before);
-    if (before === null) return { unknownCursor: page.before };
-  }
-  const asc = page.order === 'asc';
-  const lo = asc ? after : before;
-  const hi = asc ? before : after;
-  // Forward in the page's order from `after`, or backward from `before` (its nearest items).
-  const forwardAsc = asc === (page.before === undefined);
-  return { lo, hi, nearestFirst: forwardAsc ? 'ASC' : 'DESC' };
+/** `keyOf` for both cursors of a page (only those given are looked up). */
+function cursorKeys<K>(page: PageRequest, keyOf: (cursor: string) => K | null): [K | null | undefined, K | null | undefined] {
+  return [page.after === undefined ? undefined : keyOf(page.after), page.before === undefined ? undefined : keyOf(page.before)];
 }
 
 // ---- the store --------------------------------------------------------------------------------
@@ -476,7 +455,7 @@ class SqliteConnection implements SyncStore {
         .get(value, cursor);
       return byOtid ? byOtid.g : null;
     };
-    const bounds = cursorBounds(page, groupOf);
+    const bounds = cursorBounds(page, ...cursorKeys(page, groupOf));
     if ('unknownCursor' in bounds) return bounds;
     const typeList = types ? JSON.stringify(types) : null;
     const typed = '(@types IS NULL OR message_type IN (SELECT value FROM json_each(@types)))';
@@ -518,7 +497,7 @@ class SqliteConnection implements SyncStore {
   /** A page of `table` by (created_at, rowid); each condition applies when its parameter is not null. */
   private pageByCreation<Row>(table: 'agents' | 'runs' | 'conversations', cols: string, page: PageRequest, conditions: Array<[string, Record<string, string | null>]>): Page<Row> {
     const keyOf = (id: string) => this.db.prepare<[string], { c: string; r: number }>(`SELECT created_at AS c, rowid AS r FROM ${table} WHERE id = ?`).get(id) ?? null;
-    const bounds = cursorBounds(page, keyOf);
+    const bounds = cursorBounds(page, ...cursorKeys(page, keyOf));
     if ('unknownCursor' in bounds) return bounds;
     const params: Record<string, string | number | null> = { limit: checkLimit(page.limit, `page ${table}`) };
     const where: string[] = [];
