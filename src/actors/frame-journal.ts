@@ -1,4 +1,5 @@
 import type { Store } from '../store/types.js';
+import { BatchWriter } from './batch-writer.js';
 import { FlushTimer } from './flush-timer.js';
 import type { LogEntry, RunLog, RunLogListener } from './run-log.js';
 
@@ -14,23 +15,29 @@ export const JOURNAL_MAX_BATCH = 256;
  * serialized), sliced when written.
  */
 export class FrameJournal implements RunLogListener {
-  private written = 0;
   private unwritten = 0;
   private readonly timer = new FlushTimer(JOURNAL_FLUSH_MS, () => this.flush());
-  private failed = false;
-  /** The batches being written, one after another (each claims its frames when it is taken). */
-  private writing: Promise<void> = Promise.resolve();
+  private readonly batches: BatchWriter<LogEntry>;
 
   constructor(
-    private readonly store: Store,
-    private readonly log: RunLog,
+    store: Store,
+    log: RunLog,
     /** A batch the store refused; the journal stops (the run fails). */
-    private readonly onFault: (err: unknown) => void,
-  ) {}
+    onFault: (err: unknown) => void,
+  ) {
+    this.batches = new BatchWriter(
+      (written) => log.entriesAfter(written),
+      (batch) => store.appendRunFrames(log.runId, batch),
+      (err) => {
+        this.timer.disarm();
+        onFault(err);
+      },
+    );
+  }
 
   frame(_entry: LogEntry): void {
     if (++this.unwritten >= JOURNAL_MAX_BATCH) this.flush();
-    else if (!this.failed) this.timer.arm();
+    else if (!this.batches.stopped) this.timer.arm();
   }
 
   end(): void {
@@ -42,34 +49,20 @@ export class FrameJournal implements RunLogListener {
    * of blocked event loop, and the run is ending as failed anyway.
    */
   stop(): void {
-    this.failed = true;
+    this.batches.stop();
     this.timer.disarm();
   }
 
-  /**
-   * Takes every frame not taken yet as a batch, written after the batches before it (no-op when
-   * there is none, or after a refused batch: the journal stops, so nothing needs taking back).
-   */
+  /** Takes every frame not taken yet as a batch (no-op when there is none, or after a refused batch). */
   flush(): void {
     this.timer.disarm();
-    if (this.unwritten === 0 || this.failed) return;
-    const batch = this.log.entriesAfter(this.written);
-    this.written += batch.length;
+    if (this.unwritten === 0) return;
     this.unwritten = 0;
-    this.writing = this.writing.then(async () => {
-      if (this.failed) return;
-      try {
-        await this.store.appendRunFrames(this.log.runId, batch);
-      } catch (err) {
-        if (this.failed) return;
-        this.stop();
-        this.onFault(err);
-      }
-    });
+    this.batches.flush();
   }
 
   /** Resolves once every batch taken so far is written (or refused, and reported). Never rejects. */
   settled(): Promise<void> {
-    return this.writing;
+    return this.batches.settled();
   }
 }

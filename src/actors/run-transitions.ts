@@ -1,6 +1,7 @@
 import type { InspectionEvent, StateValue } from 'xstate';
-import type { Store } from '../store/types.js';
+import type { RunTransition, Store } from '../store/types.js';
 import { JOURNAL_FLUSH_MS } from './frame-journal.js';
+import { BatchWriter } from './batch-writer.js';
 import { FlushTimer } from './flush-timer.js';
 import type { RunLog, RunState } from './run-log.js';
 
@@ -51,43 +52,31 @@ export function runStateInspector(onState: (state: RunState) => void): (ev: Insp
  * state. They are inspection data: a refused write is reported and recording stops, the run goes on.
  */
 export class TransitionJournal {
-  private written = 0;
   private readonly timer = new FlushTimer(JOURNAL_FLUSH_MS, () => this.flush());
-  private failed = false;
-  private writing: Promise<void> = Promise.resolve();
+  private readonly batches: BatchWriter<RunTransition>;
 
-  constructor(
-    private readonly store: Store,
-    private readonly log: RunLog,
-    private readonly warn: (message: string) => void,
-  ) {}
+  constructor(store: Store, log: RunLog, warn: (message: string) => void) {
+    this.batches = new BatchWriter(
+      (written) => log.transitionsAfter(written),
+      (batch) => store.appendRunTransitions(log.runId, batch),
+      (err) => warn(`run ${log.runId}: recording its state changes failed (its replay will be incomplete): ${err instanceof Error ? err.message : String(err)}`),
+    );
+  }
 
   /** A change was recorded in the log. */
   changed(state: RunState): void {
-    if (this.failed) return;
+    if (this.batches.stopped) return;
     if (FINAL_RUN_STATES.has(state.run)) return this.flush();
     this.timer.arm();
   }
 
   flush(): void {
     this.timer.disarm();
-    if (this.failed) return;
-    const batch = this.log.transitionsAfter(this.written);
-    if (batch.length === 0) return;
-    this.written += batch.length;
-    this.writing = this.writing.then(async () => {
-      if (this.failed) return;
-      try {
-        await this.store.appendRunTransitions(this.log.runId, batch);
-      } catch (err) {
-        this.failed = true;
-        this.warn(`run ${this.log.runId}: recording its state changes failed (its replay will be incomplete): ${err instanceof Error ? err.message : String(err)}`);
-      }
-    });
+    this.batches.flush();
   }
 
   /** Resolves once every batch taken so far is written (or refused, and reported). Never rejects. */
   settled(): Promise<void> {
-    return this.writing;
+    return this.batches.settled();
   }
 }
