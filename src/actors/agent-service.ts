@@ -835,7 +835,7 @@ export class AgentService {
   /** Server shutdown: every live run is cancelled through the same transition and finalizer. */
   async shutdown(): Promise<number> {
     const ids = [...this.live.keys()];
-    for (const id of ids) this.live.get(id)?.actor.send({ type: 'CANCEL' });
+    for (const id of ids) this.cancelLive(id);
     for (const { timer } of this.ended.values()) clearTimeout(timer);
     this.ended.clear();
     await this.finisher.retry();
