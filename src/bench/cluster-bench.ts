@@ -33,6 +33,8 @@ const int = (n: number) => Math.round(n).toLocaleString('en');
 /** A bench WebSocket client: counts Letta frames, resolves waiters on matching frames. */
 class Client {
   frames = 0;
+  /** Each answered run.start: ms from sending it to its answer. */
+  startMs: number[] = [];
   private waiters = new Set<{ pred: (f: Frame) => boolean; resolve: (f: Frame) => void }>();
   private n = 0;
   /** Waiters that need every frame parsed. */
@@ -64,8 +66,10 @@ class Client {
     for (let attempt = 0; ; attempt++) {
       const request_id = `r${++this.n}`;
       const answer = this.wait((f) => f.request_id === request_id);
+      const t = performance.now();
       this.ws.send(JSON.stringify({ type: 'run.start', request_id, agent_id: agent, messages: [{ role: 'user', content: text }] }));
       const f = (await answer) as Frame & { run_id: string };
+      this.startMs.push(performance.now() - t);
       if (f.type === 'run.started') return f.run_id;
       if (f.code !== 'conflict' || attempt > 50) throw new Error(`run.start: ${JSON.stringify(f)}`);
       await sleep(20);
@@ -117,7 +121,7 @@ interface Stats {
   live_runs: number;
   lag_ms: { p50: number; p99: number; max: number; mean: number };
   memory: { rss: number; heap_used: number };
-  store: { calls: number; queries: number };
+  store: { calls: number; queries: number; query_ms?: number; methods?: Record<string, { calls: number; ms: number }> };
 }
 const stats = async (base: string, reset = false): Promise<Stats> => (await http(base, `/debug/stats${reset ? '?reset=1' : ''}`)) as unknown as Stats;
 
@@ -278,6 +282,12 @@ interface PacedResult {
     heapPerRunKb: number;
     callsPerRun: number;
     queriesPerRun: number;
+    /** run.start sent → answered (ms), on this instance's clients. */
+    startP50: number;
+    startP99: number;
+    /** The store's calls per run by method (calls, mean ms), and the statements' own time (no pool wait). */
+    methods: Record<string, { calls: number; ms: number }>;
+    queryMs: number;
   }>;
   framesPerRun: number;
 }
@@ -314,6 +324,7 @@ async function pacedRuns(s: Setup, total: number, agents: string[], tokens: numb
       }
     })();
     const framesBefore = clients.reduce((sum, c) => sum + c.frames, 0);
+    for (const c of clients) c.startMs = [];
     const t0 = performance.now();
     let started = 0;
     let allStarted: (() => void) | null = null;
@@ -351,6 +362,10 @@ async function pacedRuns(s: Setup, total: number, agents: string[], tokens: numb
         heapPerRunKb: peak[i]!.live ? (peak[i]!.heap - base[i]!.memory.heap_used) / peak[i]!.live / 1024 : NaN,
         callsPerRun: end[i]!.store.calls / per,
         queriesPerRun: end[i]!.store.queries / per,
+        startP50: pct(clients.slice(i * 10, i * 10 + 10).flatMap((c) => c.startMs), 50),
+        startP99: pct(clients.slice(i * 10, i * 10 + 10).flatMap((c) => c.startMs), 99),
+        methods: end[i]!.store.methods ?? {},
+        queryMs: end[i]!.store.query_ms ?? 0,
       })),
     };
   } finally {
@@ -395,6 +410,9 @@ export async function runClusterBench(quick = false): Promise<string[]> {
     const single: Setup = { name: 'one instance, SQLite', a: S, b: S };
     const two: Setup = { name: 'two instances, PostgreSQL + Redis', a: A, b: B };
 
+    // LETTA_STREAM_BENCH_CLUSTER=cancel,fanout,paced: some parts only (default: all).
+    const parts = process.env.LETTA_STREAM_BENCH_CLUSTER?.split(',');
+    const part = (p: string) => !parts || parts.includes(p);
     const cancels = quick ? 100 : 500;
     const fanClients = 100;
     const fanTokens = quick ? 1000 : 2000;
@@ -407,6 +425,7 @@ export async function runClusterBench(quick = false): Promise<string[]> {
     const pacedAgents = { S: await makeAgents(S.url, paced, 'paced'), A: await makeAgents(A.url, paced, 'paced') };
 
     // 1. cancel latency
+    if (part('cancel')) {
     const cS = await cancelLatency(S, S, cancelAgents.S, cancels);
     const cAA = await cancelLatency(A, A, cancelAgents.A, cancels);
     const cAB = await cancelLatency(A, B, cancelAgents.A, cancels);
@@ -418,8 +437,10 @@ export async function runClusterBench(quick = false): Promise<string[]> {
       row('PostgreSQL + Redis, across (start A, cancel B):', cAB),
       `    across / single-SQLite: p50 ${f2(pct(cAB, 50) / pct(cS, 50))}×, p99 ${f2(pct(cAB, 99) / pct(cS, 99))}×`,
     );
+    }
 
     // 2. fan-out
+    if (part('fanout')) {
     progress('cluster bench: fan-out to 100 clients');
     const { rates: fS } = await fanout(single, fanClients, fanTokens, cancelAgents.S[0]!, fanRepeats);
     const { rates: fC, retries } = await fanout(two, fanClients, fanTokens, cancelAgents.A[0]!, fanRepeats);
@@ -431,8 +452,10 @@ export async function runClusterBench(quick = false): Promise<string[]> {
       `    two instances, run on A, 50 clients on A + 50 on B: ${range(fC)} frames/s`,
       `    two / one: ${f2(med(fC) / med(fS))}× (medians); run.subscribe answered with an error and asked again: ${retries} time(s)`,
     );
+    }
 
     // 3. paced concurrent runs
+    if (part('paced')) {
     progress(`cluster bench: ${paced} paced runs on one instance`);
     const pS = await pacedRuns(single, paced, pacedAgents.S, pacedTokens);
     progress(`cluster bench: ${paced} paced runs on two instances`);
@@ -449,8 +472,14 @@ export async function runClusterBench(quick = false): Promise<string[]> {
         lines.push(
           `      ${i.name}, ${i.runs} runs (peak ${i.peakLive} live): event-loop lag over the whole run ${lag(i.wholeLag)}, until all had started ${lag(i.startLag)}; idle loop p99 ${f1(i.idleLag.p99)} ms; target p99 < 50 ms: ${i.wholeLag.p99 < 50 ? 'met' : 'MISSED'}`,
           `        per live run: RSS ${f1(i.rssPerRunKb)} KB, heap ${f1(i.heapPerRunKb)} KB; store per run: ${f1(i.callsPerRun)} calls, ${i.queriesPerRun ? `${f1(i.queriesPerRun)} SQL statements (round trips)` : 'in-process (no round trips)'}`,
+          `        run.start answered after p50 ${f1(i.startP50)} ms, p99 ${f1(i.startP99)} ms; statements' own time ${f1(i.queryMs / i.runs)} ms per run`,
+          `        store calls per run (mean ms each, pool waits included): ${Object.entries(i.methods)
+            .sort((x, y) => y[1].calls - x[1].calls)
+            .map(([name, m]) => `${name} ${f2(m.calls / i.runs)} (${f1(m.ms / m.calls)})`)
+            .join(', ')}`,
         );
       }
+    }
     }
     lines.push(`  load average at the end: ${load()}`);
   } finally {

@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import type { Store } from '../store/types.js';
 
 /**
@@ -18,10 +18,14 @@ export interface StoreCounters {
   calls: number;
   /** SQL statements sent to PostgreSQL (each one a network round trip; BEGIN/COMMIT included). */
   queries: number;
+  /** Time from sending each SQL statement to its answer (ms; no pool wait). */
+  queryMs: number;
+  /** Per `Store` method (and `transaction`): calls, and the time until each call settled (ms, pool waits included). */
+  methods: Record<string, { calls: number; ms: number }>;
 }
 
 export class DebugStats {
-  readonly counters: StoreCounters = { calls: 0, queries: 0 };
+  readonly counters: StoreCounters = { calls: 0, queries: 0, queryMs: 0, methods: {} };
   private readonly lag: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
   private since = Date.now();
 
@@ -38,12 +42,14 @@ export class DebugStats {
       live_runs: this.liveRuns(),
       lag_ms: { p50: ms(this.lag.percentile(50)), p99: ms(this.lag.percentile(99)), max: ms(this.lag.max), mean: ms(this.lag.mean) },
       memory: { rss: mem.rss, heap_used: mem.heapUsed, external: mem.external, array_buffers: mem.arrayBuffers },
-      store: { ...this.counters },
+      store: { calls: this.counters.calls, queries: this.counters.queries, query_ms: Math.round(this.counters.queryMs), methods: this.counters.methods },
     };
     if (reset) {
       this.lag.reset();
       this.counters.calls = 0;
       this.counters.queries = 0;
+      this.counters.queryMs = 0;
+      this.counters.methods = {};
       this.since = Date.now();
     }
     return out;
@@ -63,13 +69,24 @@ export function countingStore(store: Store, counters: StoreCounters): Store {
         if (typeof value !== 'function' || key === 'constructor') return value;
         if (key === 'close') return (value as () => Promise<void>).bind(t);
         if (key === 'transaction') {
-          return <T>(fn: (tx: Store) => Promise<T>) => t.transaction((tx) => fn(wrap(tx)));
+          return <T>(fn: (tx: Store) => Promise<T>) => timed(counters, 'transaction', t.transaction((tx) => fn(wrap(tx))));
         }
         return (...args: unknown[]) => {
           counters.calls++;
-          return (value as (...a: unknown[]) => unknown).apply(t, args);
+          return timed(counters, String(key), (value as (...a: unknown[]) => unknown).apply(t, args));
         };
       },
     });
   return wrap(store);
+}
+
+/** Adds the call, and once it settles its time, to `counters.methods[name]`. */
+function timed<T>(counters: StoreCounters, name: string, result: T): T {
+  const m = (counters.methods[name] ??= { calls: 0, ms: 0 });
+  m.calls++;
+  if (!(result instanceof Promise)) return result;
+  const t0 = performance.now();
+  const add = () => void (m.ms += performance.now() - t0);
+  result.then(add, add);
+  return result;
 }

@@ -1,6 +1,8 @@
+import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { LettaMessage, RunStatus, StopReasonType } from '../letta/frames.js';
 import { SchemaTooNewError, migratePg } from './pg-migrations.js';
+import { WriteCoalescer } from './write-coalescer.js';
 import {
   AGENT_COLS,
   BLOCK_COLS,
@@ -80,7 +82,14 @@ export interface PgStoreOptions {
   /** Errors of idle pooled connections (the server restarted, …); pg would otherwise crash the process. */
   onIdleError?: (err: Error) => void;
   /** Opt-in (the benchmark's `LETTA_STREAM_DEBUG_STATS`): counts every SQL statement sent, on any connection. */
-  queryCounter?: { queries: number };
+  queryCounter?: { queries: number; queryMs?: number };
+}
+
+/** Journal rows of one run (frames, state changes or both). */
+interface JournalWrite {
+  runId: string;
+  frames: readonly StoredFrame[];
+  transitions: readonly RunTransition[];
 }
 
 /** A run's record as this store returns it: `ownerId` and `cancelRequestedAt` null, not left out, while NULL. */
@@ -110,13 +119,17 @@ function params(): { values: Param[]; p: (v: Param) => string } {
  */
 export class PgStore implements Store {
   private closing: Promise<void> | null = null;
+  /** The journals' group commit (the pool's store only: a transaction's view writes on its connection). */
+  private readonly journal: WriteCoalescer<JournalWrite> | null;
 
   /** Use `openPgStore`: it checks the URL, connects and migrates. */
   constructor(
     private readonly pool: pg.Pool,
     private readonly db: Queryable = pool,
     private readonly inTransaction = false,
-  ) {}
+  ) {
+    this.journal = inTransaction ? null : new WriteCoalescer<JournalWrite>((ws) => this.writeJournal(ws), (w) => this.writeJournal([w]));
+  }
 
   private async rows<R extends pg.QueryResultRow>(sql: string, values: Param[] = []): Promise<R[]> {
     return (await this.db.query<R>(sql, values)).rows;
@@ -521,11 +534,7 @@ export class PgStore implements Store {
 
   async appendRunFrames(runId: string, frames: readonly StoredFrame[]): Promise<void> {
     if (frames.length === 0) return;
-    await this.db.query(
-      `INSERT INTO run_frames (run_id, seq, json) SELECT $1, f.seq, f.json FROM unnest($2::int[], $3::text[]) AS f(seq, json)
-       ON CONFLICT (run_id, seq) DO NOTHING`,
-      [runId, frames.map((f) => f.seq), frames.map((f) => f.json)],
-    );
+    await this.journalWrite({ runId, frames, transitions: [] });
   }
 
   async listRunFrames(runId: string): Promise<StoredFrame[]> {
@@ -549,20 +558,42 @@ export class PgStore implements Store {
 
   async appendRunTransitions(runId: string, transitions: readonly RunTransition[]): Promise<void> {
     if (transitions.length === 0) return;
-    await this.db.query(
-      `INSERT INTO run_transitions (run_id, seq, at, run_state, step_state, seq_id)
-       SELECT $1, t.seq, t.at, t.run_state, t.step_state, t.seq_id
-         FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::int[]) AS t(seq, at, run_state, step_state, seq_id)
-       ON CONFLICT (run_id, seq) DO NOTHING`,
-      [
-        runId,
-        transitions.map((t) => t.seq),
-        transitions.map((t) => t.at),
-        transitions.map((t) => t.run),
-        transitions.map((t) => t.step), // null elements become SQL NULLs
-        transitions.map((t) => t.seqId),
-      ],
-    );
+    await this.journalWrite({ runId, frames: [], transitions });
+  }
+
+  /**
+   * Outside a transaction the journal writes of all runs go together (`WriteCoalescer`: one
+   * statement for what arrived while the last one was in flight); inside one, on its connection.
+   */
+  private journalWrite(w: JournalWrite): Promise<void> {
+    return this.journal ? this.journal.submit(w) : this.writeJournal([w]);
+  }
+
+  /** Frames and transitions of any runs in one statement (idempotent per (run, seq): the first write stays). */
+  private async writeJournal(writes: readonly JournalWrite[]): Promise<void> {
+    const frames = writes.flatMap((w) => w.frames.map((f) => [w.runId, f] as const));
+    const transitions = writes.flatMap((w) => w.transitions.map((t) => [w.runId, t] as const));
+    const { values, p } = params();
+    const inserts: string[] = [];
+    if (frames.length > 0) {
+      inserts.push(
+        `INSERT INTO run_frames (run_id, seq, json)
+         SELECT * FROM unnest(${p(frames.map(([r]) => r))}::text[], ${p(frames.map(([, f]) => f.seq))}::int[], ${p(frames.map(([, f]) => f.json))}::text[])
+         ON CONFLICT (run_id, seq) DO NOTHING`,
+      );
+    }
+    if (transitions.length > 0) {
+      const col = <V extends string | number | null>(f: (t: RunTransition) => V) => transitions.map(([, t]) => f(t));
+      inserts.push(
+        `INSERT INTO run_transitions (run_id, seq, at, run_state, step_state, seq_id)
+         SELECT * FROM unnest(${p(transitions.map(([r]) => r))}::text[], ${p(col((t) => t.seq))}::int[], ${p(col((t) => t.at))}::text[],
+                              ${p(col((t) => t.run))}::text[], ${p(col((t) => t.step))}::text[], ${p(col((t) => t.seqId))}::int[])
+         ON CONFLICT (run_id, seq) DO NOTHING`,
+      );
+    }
+    if (inserts.length === 0) return;
+    // Both tables in one round trip: a data-modifying WITH runs to completion whether or not it is read.
+    await this.db.query(inserts.length === 1 ? inserts[0]! : `WITH f AS (${inserts[0]}) ${inserts[1]}`, values);
   }
 
   async listRunTransitions(runId: string): Promise<RunTransition[]> {
@@ -663,7 +694,18 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
     pool.on('connect', (c) => {
       const target = c as unknown as { query: (...args: unknown[]) => unknown };
       const query = target.query.bind(c);
-      target.query = (...args: unknown[]) => (counter.queries++, query(...args));
+      target.query = (...args: unknown[]) => {
+        counter.queries++;
+        const t0 = performance.now();
+        const add = () => void (counter.queryMs = (counter.queryMs ?? 0) + performance.now() - t0);
+        // the pool calls it with a callback, a transaction without
+        const last = args.length - 1;
+        const cb = args[last];
+        if (typeof cb === 'function') args[last] = (...r: unknown[]) => (add(), (cb as (...a: unknown[]) => unknown)(...r));
+        const result = query(...args);
+        if (result instanceof Promise) result.then(add, add);
+        return result;
+      };
     });
   }
   let client: pg.PoolClient;
