@@ -29,8 +29,16 @@ describe('debug stats', () => {
       await tx.getRun('run-none');
       await tx.listAgents();
     });
-    const first = stats.snapshot(true) as { live_runs: number; store: { calls: number; queries: number }; lag_ms: { p99: number }; memory: { rss: number } };
-    expect(first.store).toEqual({ calls: 4, queries: 0 });
+    const first = stats.snapshot(true) as {
+      live_runs: number;
+      store: { calls: number; queries: number; methods: Record<string, { calls: number; ms: number }> };
+      lag_ms: { p99: number };
+      memory: { rss: number };
+    };
+    expect(first.store).toMatchObject({ calls: 4, queries: 0 });
+    // per method: how many calls, and their time (a transaction's inner calls are counted apart)
+    expect(Object.fromEntries(Object.entries(first.store.methods).map(([k, v]) => [k, v.calls]))).toEqual({ listAgents: 2, getAgent: 1, getRun: 1, transaction: 1 });
+    expect(first.store.methods.transaction!.ms).toBeGreaterThanOrEqual(first.store.methods.getRun!.ms);
     expect(first.live_runs).toBe(7);
     expect(first.memory.rss).toBeGreaterThan(0);
     expect(typeof first.lag_ms.p99).toBe('number');

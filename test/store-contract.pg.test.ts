@@ -166,4 +166,72 @@ describe('PgStore (postgres only)', () => {
       await s.close();
     }
   });
+
+  it('the journal writes of many runs at once go to the database together: a few statements, not one per write', async () => {
+    const url = await freshSchema(db.url);
+    const counter = { queries: 0 };
+    const s = await openPgStore(url, { queryCounter: counter });
+    try {
+      await s.createAgent({
+        id: 'a1', name: 'n', model: 'm', system: 's', tools: [], requiresApprovalTools: [], tags: [], interfaceMode: 'simple', maxSteps: 1,
+        state: 'idle', activeRunId: null, pendingToolCalls: [], createdAt: '2025-01-01T00:00:00.000Z', updatedAt: '2025-01-01T00:00:00.000Z',
+      });
+      const runs = Array.from({ length: 50 }, (_, i) => `r${i}`);
+      for (const id of runs) await s.createRun({ id, agentId: 'a1', status: 'running', stopReason: null, usage: null, error: null, createdAt: '2025-01-01T00:00:00.000Z', completedAt: null });
+      const before = counter.queries;
+      // as the journals of 50 live runs flush in one tick: frames and state changes of each
+      await Promise.all(
+        runs.flatMap((id) => [
+          s.appendRunFrames(id, [{ seq: 1, json: `{"run":"${id}"}` }]),
+          s.appendRunTransitions(id, [{ seq: 1, at: '2025-01-01T00:00:00.000Z', run: 'streaming', step: null, seqId: 1 }]),
+        ]),
+      );
+      expect(counter.queries - before).toBeLessThanOrEqual(2);
+      for (const id of runs) {
+        expect(await s.listRunFrames(id)).toEqual([{ seq: 1, json: `{"run":"${id}"}` }]);
+        expect(await s.listRunTransitions(id)).toHaveLength(1);
+      }
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a run.start reads one history row, however long the conversation: the same statements for 2 turns and for 200', async () => {
+    const url = await freshSchema(db.url);
+    const counter = { queries: 0 };
+    const s = await openPgStore(url, { queryCounter: counter });
+    try {
+      const now = '2025-01-01T00:00:00.000Z';
+      const rows: Record<string, number> = {};
+      for (const [agentId, turns] of [['short', 2], ['long', 200]] as const) {
+        await s.createAgent({
+          id: agentId, name: agentId, model: 'm', system: 's', tools: [], requiresApprovalTools: [], tags: [], interfaceMode: 'simple', maxSteps: 1,
+          state: 'idle', activeRunId: null, pendingToolCalls: [], createdAt: now, updatedAt: now,
+        });
+        await s.createRun({ id: `${agentId}-0`, agentId, status: 'completed', stopReason: 'end_turn', usage: null, error: null, createdAt: now, completedAt: now });
+        await s.appendHistory(agentId, `${agentId}-0`, Array.from({ length: turns }, (_, i) => ({ role: i % 2 === 0 ? ('user' as const) : ('assistant' as const), content: [{ type: 'text', text: `turn ${i}` }] })));
+        // what closeInterruptedToolCalls reads at a start: the statements sent, and the rows they return
+        const before = counter.queries;
+        const { closeInterruptedToolCalls } = await import('../src/actors/tool-closing.js');
+        let returned = 0;
+        const seen = new Proxy(s, {
+          get(t, prop, receiver) {
+            const v: unknown = Reflect.get(t, prop, receiver);
+            if (typeof v !== 'function') return v;
+            return async (...args: unknown[]) => {
+              const r: unknown = await (v as (...a: unknown[]) => Promise<unknown>).apply(t, args);
+              returned += Array.isArray(r) ? r.length : r ? 1 : 0;
+              return r;
+            };
+          },
+        }) as Store;
+        await closeInterruptedToolCalls(seen, agentId, 'not run');
+        rows[agentId] = returned;
+        rows[`${agentId} statements`] = counter.queries - before;
+      }
+      expect(rows).toEqual({ short: 1, 'short statements': 1, long: 1, 'long statements': 1 });
+    } finally {
+      await s.close();
+    }
+  });
 });

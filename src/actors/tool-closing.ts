@@ -39,14 +39,15 @@ const RECENT_MESSAGES = 1000;
  * one are closed with `notRun`. Of the agent's default conversation, or of `conversationId`.
  */
 export async function closeInterruptedToolCalls(store: Store, agentId: string, notRun: string, conversationId: string | null = null): Promise<void> {
-  const history = await store.getHistory(agentId, conversationId);
-  const last = history[history.length - 1];
+  // Only the last turn can be interrupted: one row read, however long the conversation.
+  const last = await store.lastHistoryTurn(agentId, conversationId);
   if (last?.role !== 'assistant') return;
   const uses = (last.content as Array<{ type?: unknown; id?: unknown; name?: unknown }>).filter((b) => b.type === 'tool_use' && typeof b.id === 'string');
   const ids = uses.map((b) => b.id as string);
+  if (ids.length === 0) return;
   const names = new Map(uses.map((b) => [b.id as string, typeof b.name === 'string' ? b.name : null]));
   const runId = (await store.listRuns(agentId, 1, conversationId))[0]?.id;
-  if (ids.length === 0 || !runId) return;
+  if (!runId) return;
   const told = new Map<string, ToolReturnMessage>();
   for (const m of await store.listAgentMessages(agentId, RECENT_MESSAGES)) {
     if (m.message_type === 'tool_return_message' && ids.includes(m.tool_call_id)) told.set(m.tool_call_id, m);

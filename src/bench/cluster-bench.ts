@@ -136,7 +136,9 @@ interface Proc {
 
 /** A child process that prints `… listening on URL` (stdout); rejects with its output if it ends first. */
 async function spawnListening(name: string, args: string[], env: Record<string, string>, marker: RegExp): Promise<Proc> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  // LETTA_STREAM_BENCH_NODE_ARGS: node flags for the children (e.g. `--cpu-prof --cpu-prof-dir=DIR`).
+  const nodeArgs = process.env.LETTA_STREAM_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -530,6 +530,15 @@ export class PgStore implements Store {
     return rows.map(historyFromRow);
   }
 
+  async lastHistoryTurn(agentId: string, conversationId: string | null = null): Promise<HistoryTurn | null> {
+    // `IS NULL` / `=` (not IS NOT DISTINCT FROM): the index on (agent_id, conversation_id, position) serves both, read backwards.
+    const [row] =
+      conversationId === null
+        ? await this.rows<HistoryRow>('SELECT position, role, content FROM history WHERE agent_id = $1 AND conversation_id IS NULL ORDER BY position DESC LIMIT 1', [agentId])
+        : await this.rows<HistoryRow>('SELECT position, role, content FROM history WHERE agent_id = $1 AND conversation_id = $2 ORDER BY position DESC LIMIT 1', [agentId, conversationId]);
+    return row ? historyFromRow(row) : null;
+  }
+
   // frames
 
   async appendRunFrames(runId: string, frames: readonly StoredFrame[]): Promise<void> {

@@ -121,6 +121,7 @@ interface Statements {
 
   insertHistory: Stmt<[string, string, string, string, string]>;
   getHistory: Stmt<[string, string | null], HistoryRow>;
+  lastHistory: Stmt<[string, string | null], HistoryRow>;
 
   insertFrame: Stmt<[string, number, string]>;
   listFrames: Stmt<[string], StoredFrame>;
@@ -536,6 +537,11 @@ class SqliteConnection implements SyncStore {
     return this.stmts.getHistory.all(agentId, conversationId).map(historyFromRow);
   }
 
+  lastHistoryTurn(agentId: string, conversationId: string | null = null): HistoryTurn | null {
+    const row = this.stmts.lastHistory.get(agentId, conversationId);
+    return row ? historyFromRow(row) : null;
+  }
+
   // frames
 
   appendRunFrames(runId: string, frames: readonly StoredFrame[]): void {
@@ -630,6 +636,7 @@ class SqliteView implements Store {
   pageRuns(page: PageRequest, filter?: RunFilter) { return this.run(() => this.conn.pageRuns(page, filter)); }
   appendHistory(agentId: string, runId: string, turns: HistoryTurn[]) { return this.run(() => this.conn.appendHistory(agentId, runId, turns)); }
   getHistory(agentId: string, conversationId?: string | null) { return this.run(() => this.conn.getHistory(agentId, conversationId)); }
+  lastHistoryTurn(agentId: string, conversationId?: string | null) { return this.run(() => this.conn.lastHistoryTurn(agentId, conversationId)); }
   appendRunFrames(runId: string, frames: readonly StoredFrame[]) { return this.run(() => this.conn.appendRunFrames(runId, frames)); }
   listRunFrames(runId: string) { return this.run(() => this.conn.listRunFrames(runId)); }
   deleteRunFrames(runId: string) { return this.run(() => this.conn.deleteRunFrames(runId)); }
@@ -884,6 +891,9 @@ function prepareStatements(db: Database.Database): Statements {
     ),
     getHistory: db.prepare<[string, string | null], HistoryRow>(
       'SELECT position, role, content FROM history WHERE agent_id = ? AND conversation_id IS ? ORDER BY position',
+    ),
+    lastHistory: db.prepare<[string, string | null], HistoryRow>(
+      'SELECT position, role, content FROM history WHERE agent_id = ? AND conversation_id IS ? ORDER BY position DESC LIMIT 1',
     ),
 
     insertFrame: db.prepare<[string, number, string]>('INSERT OR IGNORE INTO run_frames (run_id, seq, json) VALUES (?, ?, ?)'),

@@ -270,6 +270,8 @@ export interface Store {
   appendHistory(agentId: string, runId: string, turns: HistoryTurn[]): Promise<void>;
   /** The default conversation's history, or `conversationId`'s. */
   getHistory(agentId: string, conversationId?: string | null): Promise<HistoryTurn[]>;
+  /** The last turn `getHistory` would end with (null: none), without reading the others. */
+  lastHistoryTurn(agentId: string, conversationId?: string | null): Promise<HistoryTurn | null>;
 
   /**
    * The frames a run streamed, journaled in batches while it runs, so a crash loses at most the

@@ -114,6 +114,8 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
         await s.appendHistory('a1', 'r0', [{ role: 'user', content: ['default'] }]);
         expect(await s.getHistory('a1', 'c1')).toEqual([{ role: 'user', content: ['x'] }]);
         expect(await s.getHistory('a1')).toEqual([{ role: 'user', content: ['default'] }]);
+        expect(await s.lastHistoryTurn('a1', 'c1')).toEqual({ role: 'user', content: ['x'] });
+        expect(await s.lastHistoryTurn('a1')).toEqual({ role: 'user', content: ['default'] });
         expect(await s.deleteConversation('c1')).toBe(true);
         expect(await s.deleteConversation('c1')).toBe(false);
         expect(await s.getRun('r1')).toBeNull();
@@ -514,10 +516,14 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
           { role: 'user', content: [{ type: 'text', text: 'hi' }] },
           { role: 'assistant', content: [{ type: 'text', text: 'hello' }, { type: 'tool_use', id: 't', name: 'x', input: {} }] },
         ];
+        expect(await s.lastHistoryTurn('a1')).toBeNull();
         await s.appendHistory('a1', 'r1', turns);
+        expect(await s.lastHistoryTurn('a1')).toEqual(turns[1]);
         await s.appendHistory('a1', 'r1', [{ role: 'user', content: ['more'] }]);
         await s.appendHistory('a1', 'r1', []);
         expect(await s.getHistory('a1')).toEqual([...turns, { role: 'user', content: ['more'] }]);
+        expect(await s.lastHistoryTurn('a1')).toEqual({ role: 'user', content: ['more'] });
+        expect(await s.lastHistoryTurn('a1', 'c-none')).toBeNull();
         await expect(s.appendHistory('a1', 'r1', [{ role: 'system' as 'user', content: [] }])).rejects.toMatchObject({ code: 'store_invalid' });
       });
 
@@ -542,6 +548,28 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
         expect(await s.listRunFrames('r1')).toEqual([]);
         await s.deleteRunFrames('r2');
         expect(await s.listRunFrames('r2')).toEqual([]);
+      });
+
+      it('journal writes of many runs at once: each run gets its own rows; one refused write fails only its caller', async () => {
+        const s = await store();
+        await s.createAgent(agent('a1'));
+        const ids = ['r1', 'r2', 'r3', 'r4'];
+        for (const id of ids) await s.createRun(run(id, 'a1'));
+        const tr = (seq: number) => ({ seq, at: T[1], run: 'streaming', step: null, seqId: seq });
+        // all at once (a store may write them together); 'ghost' is no run: its write is refused
+        const results = await Promise.allSettled([
+          ...ids.map((id, i) => s.appendRunFrames(id, [{ seq: 1, json: `{"run":${i}}` }, { seq: 2, json: '{}' }])),
+          ...ids.map((id) => s.appendRunTransitions(id, [tr(1)])),
+          s.appendRunFrames('ghost', [{ seq: 1, json: '{}' }]),
+          s.appendRunTransitions('ghost', [tr(1)]),
+          s.appendRunFrames('r1', [{ seq: 1, json: '{"second":true}' }, { seq: 3, json: '{}' }]),
+        ]);
+        expect(results.map((r) => r.status)).toEqual([...ids.map(() => 'fulfilled'), ...ids.map(() => 'fulfilled'), 'rejected', 'rejected', 'fulfilled']);
+        for (const [i, id] of ids.entries()) {
+          expect((await s.listRunFrames(id)).slice(0, 2)).toEqual([{ seq: 1, json: `{"run":${i}}` }, { seq: 2, json: '{}' }]);
+          expect(await s.listRunTransitions(id)).toEqual([tr(1)]);
+        }
+        expect((await s.listRunFrames('r1')).map((f) => f.seq)).toEqual([1, 2, 3]);
       });
 
       it('transitions: idempotent per (run, seq), in seq order', async () => {
