@@ -296,19 +296,19 @@ interface PacedResult {
 
 /**
  * `total` concurrent runs paced like a real model (`#tokens 150`, `#delay 33`: about 30 tokens/s,
- * 5 s each), half started on each instance (all on the single one), 10 WebSocket clients per
+ * 5 s each), half started on each instance (all on the single one), `width` WebSocket clients per
  * instance; the instances' own figures from /debug/stats (window reset just before).
  */
-async function pacedRuns(s: Setup, total: number, agents: string[], tokens: number): Promise<PacedResult> {
+async function pacedRuns(s: Setup, total: number, agents: string[], tokens: number, width = 10): Promise<PacedResult> {
   const procs = s.a === s.b ? [s.a] : [s.a, s.b];
   const per = total / procs.length;
-  const clients = await Promise.all(procs.flatMap((p) => Array.from({ length: 10 }, () => Client.open(p.wsUrl))));
+  const clients = await Promise.all(procs.flatMap((p) => Array.from({ length: width }, () => Client.open(p.wsUrl))));
   try {
     // warm-up (each instance's first runs allocate what later runs reuse), a quiet moment, then
     // the baseline (memory of the idle instance) and a fresh window
     const warm = agents.slice(0, Math.max(procs.length, total / 10));
     await Promise.all(warm.map(async (agent, i) => {
-      const c = clients[(i % procs.length) * 10 + (i % 10)]!;
+      const c = clients[(i % procs.length) * width + (i % width)]!;
       await c.ended(await c.start(agent, '#tokens 30\n#delay 5\nwarm up'));
     }));
     await Promise.all(procs.map((p) => stats(p.url, true)));
@@ -334,7 +334,7 @@ async function pacedRuns(s: Setup, total: number, agents: string[], tokens: numb
     const finished = Promise.all(
       agents.slice(0, total).map(async (agent, i) => {
         const p = Math.floor(i / per); // instance
-        const c = clients[p * 10 + (i % 10)]!;
+        const c = clients[p * width + (i % width)]!;
         const runId = await c.start(agent, `#tokens ${tokens}\n#delay 33\npaced ${i}`);
         if (++started === total) allStarted!();
         await c.ended(runId, 600_000);
@@ -364,8 +364,8 @@ async function pacedRuns(s: Setup, total: number, agents: string[], tokens: numb
         heapPerRunKb: peak[i]!.live ? (peak[i]!.heap - base[i]!.memory.heap_used) / peak[i]!.live / 1024 : NaN,
         callsPerRun: end[i]!.store.calls / per,
         queriesPerRun: end[i]!.store.queries / per,
-        startP50: pct(clients.slice(i * 10, i * 10 + 10).flatMap((c) => c.startMs), 50),
-        startP99: pct(clients.slice(i * 10, i * 10 + 10).flatMap((c) => c.startMs), 99),
+        startP50: pct(clients.slice(i * width, i * width + width).flatMap((c) => c.startMs), 50),
+        startP99: pct(clients.slice(i * width, i * width + width).flatMap((c) => c.startMs), 99),
         methods: end[i]!.store.methods ?? {},
         queryMs: end[i]!.store.query_ms ?? 0,
       })),
@@ -428,60 +428,63 @@ export async function runClusterBench(quick = false): Promise<string[]> {
 
     // 1. cancel latency
     if (part('cancel')) {
-    const cS = await cancelLatency(S, S, cancelAgents.S, cancels);
-    const cAA = await cancelLatency(A, A, cancelAgents.A, cancels);
-    const cAB = await cancelLatency(A, B, cancelAgents.A, cancels);
-    const row = (label: string, xs: number[]) => `    ${label.padEnd(44)} p50 ${f2(pct(xs, 50)).padStart(6)} ms   p99 ${f2(pct(xs, 99)).padStart(6)} ms   max ${f2(Math.max(...xs)).padStart(7)} ms`;
-    lines.push(
-      `  cancel → stop_reason on the starting client, ${cancels} cancels of stalled runs (#stall 60000), HTTP /messages/cancel (target p99 < 100 ms):`,
-      row('one instance, SQLite (cancel on the same):', cS),
-      row('PostgreSQL + Redis, cancel on the same (A→A):', cAA),
-      row('PostgreSQL + Redis, across (start A, cancel B):', cAB),
-      `    across / single-SQLite: p50 ${f2(pct(cAB, 50) / pct(cS, 50))}×, p99 ${f2(pct(cAB, 99) / pct(cS, 99))}×`,
-    );
+      const cS = await cancelLatency(S, S, cancelAgents.S, cancels);
+      const cAA = await cancelLatency(A, A, cancelAgents.A, cancels);
+      const cAB = await cancelLatency(A, B, cancelAgents.A, cancels);
+      const row = (label: string, xs: number[]) => `    ${label.padEnd(44)} p50 ${f2(pct(xs, 50)).padStart(6)} ms   p99 ${f2(pct(xs, 99)).padStart(6)} ms   max ${f2(Math.max(...xs)).padStart(7)} ms`;
+      lines.push(
+        `  cancel → stop_reason on the starting client, ${cancels} cancels of stalled runs (#stall 60000), HTTP /messages/cancel (target p99 < 100 ms):`,
+        row('one instance, SQLite (cancel on the same):', cS),
+        row('PostgreSQL + Redis, cancel on the same (A→A):', cAA),
+        row('PostgreSQL + Redis, across (start A, cancel B):', cAB),
+        `    across / single-SQLite: p50 ${f2(pct(cAB, 50) / pct(cS, 50))}×, p99 ${f2(pct(cAB, 99) / pct(cS, 99))}×`,
+      );
     }
 
     // 2. fan-out
     if (part('fanout')) {
-    progress('cluster bench: fan-out to 100 clients');
-    const { rates: fS } = await fanout(single, fanClients, fanTokens, cancelAgents.S[0]!, fanRepeats);
-    const { rates: fC, retries } = await fanout(two, fanClients, fanTokens, cancelAgents.A[0]!, fanRepeats);
-    const range = (xs: number[]) => (xs.length > 1 ? `${int(Math.min(...xs))}–${int(Math.max(...xs))}` : int(xs[0]!));
-    const med = (xs: number[]) => pct(xs, 50);
-    lines.push(
-      `  one fast run (#tokens ${fanTokens}, #delay 0) to ${fanClients} WebSocket clients, frames/s delivered in all (${fanRepeats} run${fanRepeats > 1 ? 's, range' : ''}):`,
-      `    one instance, SQLite, 100 clients on it:            ${range(fS)} frames/s`,
-      `    two instances, run on A, 50 clients on A + 50 on B: ${range(fC)} frames/s`,
-      `    two / one: ${f2(med(fC) / med(fS))}× (medians); run.subscribe answered with an error and asked again: ${retries} time(s)`,
-    );
+      progress('cluster bench: fan-out to 100 clients');
+      const { rates: fS } = await fanout(single, fanClients, fanTokens, cancelAgents.S[0]!, fanRepeats);
+      const { rates: fC, retries } = await fanout(two, fanClients, fanTokens, cancelAgents.A[0]!, fanRepeats);
+      const range = (xs: number[]) => (xs.length > 1 ? `${int(Math.min(...xs))}–${int(Math.max(...xs))}` : int(xs[0]!));
+      const med = (xs: number[]) => pct(xs, 50);
+      lines.push(
+        `  one fast run (#tokens ${fanTokens}, #delay 0) to ${fanClients} WebSocket clients, frames/s delivered in all (${fanRepeats} run${fanRepeats > 1 ? 's, range' : ''}):`,
+        `    one instance, SQLite, 100 clients on it:            ${range(fS)} frames/s`,
+        `    two instances, run on A, 50 clients on A + 50 on B: ${range(fC)} frames/s`,
+        `    two / one: ${f2(med(fC) / med(fS))}× (medians); run.subscribe answered with an error and asked again: ${retries} time(s)`,
+      );
     }
 
-    // 3. paced concurrent runs
-    if (part('paced')) {
-    progress(`cluster bench: ${paced} paced runs on one instance`);
-    const pS = await pacedRuns(single, paced, pacedAgents.S, pacedTokens);
-    progress(`cluster bench: ${paced} paced runs on two instances`);
-    const pC = await pacedRuns(two, paced, pacedAgents.A, pacedTokens);
+    // 3. paced concurrent runs: 10 clients per instance (each client's frames are handled one
+    // after another, so this shape also measures how long one run.start takes), and 100 per
+    // instance (as many users would: the starts overlap)
     const ideal = pacedTokens * 33;
-    lines.push(`  ${paced} concurrent runs paced like a model (#tokens ${pacedTokens}, #delay 33: ~30 tokens/s, ideal ${f1(ideal / 1000)} s each), 10 clients per instance:`);
-    for (const [label, r] of [
-      ['one instance, SQLite', pS],
-      ['two instances, PostgreSQL + Redis', pC],
-    ] as const) {
-      lines.push(`    ${label}: all started after ${f1(r.startMs / 1000)} s, all ended after ${f1(r.wallMs / 1000)} s (${f2(r.wallMs / ideal)}× one run's ideal), ${f1(r.framesPerRun)} frames per run to the clients`);
-      for (const i of r.perInstance) {
-        const lag = (l: Stats['lag_ms']) => `p99 ${f1(l.p99)} ms (max ${f1(l.max)}, mean ${f1(l.mean)})`;
-        lines.push(
-          `      ${i.name}, ${i.runs} runs (peak ${i.peakLive} live): event-loop lag over the whole run ${lag(i.wholeLag)}, until all had started ${lag(i.startLag)}; idle loop p99 ${f1(i.idleLag.p99)} ms; target p99 < 50 ms: ${i.wholeLag.p99 < 50 ? 'met' : 'MISSED'}`,
-          `        per live run: RSS ${f1(i.rssPerRunKb)} KB, heap ${f1(i.heapPerRunKb)} KB; store per run: ${f1(i.callsPerRun)} calls, ${i.queriesPerRun ? `${f1(i.queriesPerRun)} SQL statements (round trips)` : 'in-process (no round trips)'}`,
-          `        run.start answered after p50 ${f1(i.startP50)} ms, p99 ${f1(i.startP99)} ms; statements' own time ${f1(i.queryMs / i.runs)} ms per run`,
-          `        store calls per run (mean ms each, pool waits included): ${Object.entries(i.methods)
-            .sort((x, y) => y[1].calls - x[1].calls)
-            .map(([name, m]) => `${name} ${f2(m.calls / i.runs)} (${f1(m.ms / m.calls)})`)
-            .join(', ')}`,
-        );
+    for (const width of [10, 100]) {
+      const shapes = [
+        ['one instance, SQLite', 'paced-single', single, pacedAgents.S],
+        ['two instances, PostgreSQL + Redis', 'paced-two', two, pacedAgents.A],
+      ] as const;
+      const wanted = shapes.filter(([, name]) => part(width === 10 ? 'paced' : 'paced-wide') || part(width === 10 ? name : `${name}-wide`));
+      if (wanted.length === 0) continue;
+      lines.push(`  ${paced} concurrent runs paced like a model (#tokens ${pacedTokens}, #delay 33: ~30 tokens/s, ideal ${f1(ideal / 1000)} s each), ${width} clients per instance:`);
+      for (const [label, , setup, agents] of wanted) {
+        progress(`cluster bench: ${paced} paced runs, ${label}, ${width} clients per instance`);
+        const r = await pacedRuns(setup, paced, agents, pacedTokens, width);
+        lines.push(`    ${label}: all started after ${f1(r.startMs / 1000)} s, all ended after ${f1(r.wallMs / 1000)} s (${f2(r.wallMs / ideal)}× one run's ideal), ${f1(r.framesPerRun)} frames per run to the clients`);
+        for (const i of r.perInstance) {
+          const lag = (l: Stats['lag_ms']) => `p99 ${f1(l.p99)} ms (max ${f1(l.max)}, mean ${f1(l.mean)})`;
+          lines.push(
+            `      ${i.name}, ${i.runs} runs (peak ${i.peakLive} live): event-loop lag over the whole run ${lag(i.wholeLag)}, until all had started ${lag(i.startLag)}; idle loop p99 ${f1(i.idleLag.p99)} ms; target p99 < 50 ms: ${i.wholeLag.p99 < 50 ? 'met' : 'MISSED'}`,
+            `        per live run: RSS ${f1(i.rssPerRunKb)} KB, heap ${f1(i.heapPerRunKb)} KB; store per run: ${f1(i.callsPerRun)} calls, ${i.queriesPerRun ? `${f1(i.queriesPerRun)} SQL statements (round trips)` : 'in-process (no round trips)'}`,
+            `        run.start answered after p50 ${f1(i.startP50)} ms, p99 ${f1(i.startP99)} ms (queued behind the client's earlier frames included); statements' own time ${f1(i.queryMs / i.runs)} ms per run`,
+            `        store calls per run (mean ms each, pool waits included): ${Object.entries(i.methods)
+              .sort((x, y) => y[1].calls - x[1].calls)
+              .map(([name, m]) => `${name} ${f2(m.calls / i.runs)} (${f1(m.ms / m.calls)})`)
+              .join(', ')}`,
+          );
+        }
       }
-    }
     }
     lines.push(`  load average at the end: ${load()}`);
   } finally {
