@@ -71,7 +71,7 @@ class Client {
       const f = (await answer) as Frame & { run_id: string };
       this.startMs.push(performance.now() - t);
       if (f.type === 'run.started') return f.run_id;
-      if (f.code !== 'conflict' || attempt > 50) throw new Error(`run.start: ${JSON.stringify(f)}`);
+      if (f.code !== 'conflict' || attempt > 500) throw new Error(`run.start: ${JSON.stringify(f)}`);
       await sleep(20);
     }
   }
