@@ -3,13 +3,13 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type Anthropic from '@anthropic-ai/sdk';
 import { createActor, type InspectionEvent } from 'xstate';
-import type { ApprovalResponseMessage, AssistantMessage, UserMessage } from '../letta/frames.js';
+import type { ApprovalResponseMessage, AssistantMessage, LettaMessage, UserMessage } from '../letta/frames.js';
 import { isoSeconds, newAgentId, newBlockId, newMessageId, newRunId, otidFor } from '../letta/ids.js';
 import { DEFAULT_BLOCK_LIMIT } from '../letta/memory.js';
 import type { InterfaceMode } from '../letta/step-builder.js';
 import { agentNext, type AgentEvent } from '../machines/agent.machine.js';
 import { runMachine, type RunActor } from '../machines/run.machine.js';
-import type { AgentRecord, ConversationRecord, MemoryBlock, PendingToolCall, RunRecord, RunTransition, Store, TurnExpectation } from '../store/types.js';
+import type { AgentRecord, ConversationRecord, HistoryTurn, MemoryBlock, PendingToolCall, RunRecord, RunTransition, Store, TurnExpectation } from '../store/types.js';
 import type { ClientTool } from '../tools/client-tools.js';
 import { approvalByDefault, toolDefinitions } from '../tools/registry.js';
 import { ServiceError } from './errors.js';
@@ -547,24 +547,43 @@ export class AgentService {
     const now = new Date().toISOString();
     // All or nothing: a refused write, or a compare-and-set another request won, leaves no run
     // and no agent held (the caller gets the error).
-    await this.store.transaction(async (tx) => {
-      await tx.createRun({
-        id: runId,
-        agentId: agent.id,
-        ...(thread.conversationId ? { conversationId: thread.conversationId } : {}),
-        status: 'running',
-        stopReason: null,
-        usage: null,
-        error: null,
-        createdAt: now,
-        completedAt: null,
-        ownerId: this.instanceId,
+    const run: RunRecord = {
+      id: runId,
+      agentId: agent.id,
+      ...(thread.conversationId ? { conversationId: thread.conversationId } : {}),
+      status: 'running',
+      stopReason: null,
+      usage: null,
+      error: null,
+      createdAt: now,
+      completedAt: null,
+      ownerId: this.instanceId,
+    };
+    const event: AgentEvent = { type: request.kind === 'user' ? 'USER_MESSAGE' : 'DECISION' };
+    const input = this.inputOf(runId, request);
+    const to = agentNext(agent.state, event);
+    // A user turn in one step (one round trip on PostgreSQL) when no tool call can be left open;
+    // otherwise, or when the turn state moved, step by step below (which tells a conflict).
+    const started =
+      request.kind === 'user' &&
+      to !== null &&
+      (await this.store.startUserTurn({
+        run,
+        scope: { agentId: agent.id, conversationId: thread.conversationId },
+        from: thread.stored,
+        to: { state: to, activeRunId: runId, pendingToolCalls: agent.pendingToolCalls },
+        messages: input.messages,
+        history: input.history,
+      }));
+    if (!started) {
+      await this.store.transaction(async (tx) => {
+        await tx.createRun(run);
+        await this.moveTurn(tx, thread, event, runId, agent.pendingToolCalls, request.kind === 'user' ? 'the message did not start a run' : 'the decision');
+        if (request.kind === 'user') await closeInterruptedToolCalls(tx, agent.id, 'not run: the run that made this call ended without its result', thread.conversationId);
+        await tx.appendMessages(runId, agent.id, input.messages);
+        if (input.history.length > 0) await tx.appendHistory(agent.id, runId, input.history);
       });
-      const event: AgentEvent = { type: request.kind === 'user' ? 'USER_MESSAGE' : 'DECISION' };
-      await this.moveTurn(tx, thread, event, runId, agent.pendingToolCalls, request.kind === 'user' ? 'the message did not start a run' : 'the decision');
-      if (request.kind === 'user') await closeInterruptedToolCalls(tx, agent.id, 'not run: the run that made this call ended without its result', thread.conversationId);
-      await this.recordInput(tx, agent, runId, request);
-    });
+    }
 
     const log = new RunLog(runId, agent.id);
     this.o.shared?.publish(log);
@@ -648,7 +667,8 @@ export class AgentService {
     });
   }
 
-  private async recordInput(tx: Store, agent: AgentRecord, runId: string, request: RunRequest): Promise<void> {
+  /** The turn's input: its stored messages and history turns. */
+  private inputOf(runId: string, request: RunRequest): { messages: LettaMessage[]; history: HistoryTurn[] } {
     const id = newMessageId();
     const base = { id, date: isoSeconds(), otid: otidFor(id, 0), run_id: runId, step_id: null };
     if (request.kind === 'user') {
@@ -659,20 +679,18 @@ export class AgentService {
         const b = { ...base, id: mid, otid: otidFor(mid, 0) };
         return m.role === 'user' ? { ...b, message_type: 'user_message', content: m.text } : { ...b, message_type: 'assistant_message', content: m.text };
       });
-      await tx.appendMessages(runId, agent.id, messages);
-      await tx.appendHistory(agent.id, runId, inputs.map((m) => ({ role: m.role, content: [{ type: 'text', text: m.text }] })));
-    } else {
-      const msg: ApprovalResponseMessage = {
-        ...base,
-        message_type: 'approval_response_message',
-        approvals: request.approvals.map((a) =>
-          a.type === 'tool'
-            ? { type: 'tool', tool_call_id: a.tool_call_id, tool_return: a.tool_return, status: a.status }
-            : { type: 'approval', tool_call_id: a.tool_call_id, approve: a.approve, reason: a.reason ?? null },
-        ),
-      };
-      await tx.appendMessages(runId, agent.id, [msg]);
+      return { messages, history: inputs.map((m) => ({ role: m.role, content: [{ type: 'text', text: m.text }] })) };
     }
+    const msg: ApprovalResponseMessage = {
+      ...base,
+      message_type: 'approval_response_message',
+      approvals: request.approvals.map((a) =>
+        a.type === 'tool'
+          ? { type: 'tool', tool_call_id: a.tool_call_id, tool_return: a.tool_return, status: a.status }
+          : { type: 'approval', tool_call_id: a.tool_call_id, approve: a.approve, reason: a.reason ?? null },
+      ),
+    };
+    return { messages: [msg], history: [] };
   }
 
   /** Cancel one run. Idempotent: a finished run answers with its final status and nothing changes. */

@@ -143,7 +143,15 @@ async function spawnListening(name: string, args: string[], env: Record<string, 
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   let ended = false;
-  const exited = new Promise<void>((resolve) => child.on('exit', () => ((ended = true), resolve())));
+  let stopping = false;
+  const exited = new Promise<void>((resolve) =>
+    child.on('exit', (code, signal) => {
+      ended = true;
+      // an instance that dies mid-bench: say why (its last output), or the bench only sees refused connections
+      if (!stopping) process.stderr.write(`\n${name} exited (${signal ?? code}) during the bench; its last output:\n${out.slice(-4000)}\n`);
+      resolve();
+    }),
+  );
   const url = await new Promise<string>((resolve, reject) => {
     const deadline = Date.now() + 30_000;
     const check = () => {
@@ -162,6 +170,7 @@ async function spawnListening(name: string, args: string[], env: Record<string, 
     output: () => out,
     async stop() {
       if (ended) return;
+      stopping = true;
       child.kill('SIGTERM');
       const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       await exited;

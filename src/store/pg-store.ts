@@ -51,6 +51,7 @@ import type {
   StoredFrame,
   TurnExpectation,
   TurnScope,
+  UserTurnStart,
   TurnState,
   UsageTotals,
 } from './types.js';
@@ -537,6 +538,56 @@ export class PgStore implements Store {
         ? await this.rows<HistoryRow>('SELECT position, role, content FROM history WHERE agent_id = $1 AND conversation_id IS NULL ORDER BY position DESC LIMIT 1', [agentId])
         : await this.rows<HistoryRow>('SELECT position, role, content FROM history WHERE agent_id = $1 AND conversation_id = $2 ORDER BY position DESC LIMIT 1', [agentId, conversationId]);
     return row ? historyFromRow(row) : null;
+  }
+
+  async startUserTurn(start: UserTurnStart): Promise<boolean> {
+    const { run, scope, from, to } = start;
+    if (run.agentId !== scope.agentId || (run.conversationId ?? null) !== scope.conversationId) {
+      throw new PgStoreError('store_invalid', 'store: startUserTurn: the run is not of the scope');
+    }
+    for (const turn of start.history) {
+      if (!isRole(turn.role)) throw new PgStoreError('store_invalid', `store: history role ${JSON.stringify(turn.role)} is not user or assistant`);
+    }
+    const { values, p } = params();
+    const agent = p(scope.agentId);
+    const conversation = `${p(scope.conversationId)}::text`;
+    const inScope = scope.conversationId === null ? 'conversation_id IS NULL' : `conversation_id = ${conversation}`;
+    const [table, target] = scope.conversationId === null ? ['agents', `id = ${agent}`] : ['conversations', `id = ${conversation} AND agent_id = ${agent}`];
+    const runValues = [run.id, run.agentId, run.conversationId ?? null, run.status, run.stopReason, run.usage === null ? null : JSON.stringify(run.usage), run.error, run.createdAt, run.completedAt, run.ownerId ?? null, run.cancelRequestedAt ?? null];
+    // One statement, so all or nothing without BEGIN/COMMIT. Its reads (the last history turn, the
+    // row's version) are of the statement's snapshot; the UPDATE re-checks its WHERE on the newest
+    // row: `xmin` as in the snapshot means nobody took or changed the turn since, so nobody added
+    // to this conversation's history either (only the turn's holder does) and the snapshot's last
+    // turn is the last one. A conversation that changed meanwhile falls to the caller's transaction.
+    const [row] = await this.rows<{ won: boolean }>(
+      `WITH last AS (
+         SELECT role, content FROM history WHERE agent_id = ${agent} AND ${inScope} ORDER BY position DESC LIMIT 1
+       ), cas AS (
+         UPDATE ${table} SET state = ${p(to.state)}, active_run_id = ${p(to.activeRunId)}, pending_tool_calls = ${p(JSON.stringify(to.pendingToolCalls))}, updated_at = ${p(now())}
+          WHERE ${target} AND state = ${p(from.state)} AND active_run_id IS NOT DISTINCT FROM ${p(from.activeRunId)}::text
+            AND xmin = (SELECT xmin FROM ${table} WHERE ${target})
+            AND NOT EXISTS (SELECT 1 FROM last WHERE role = 'assistant' AND content::jsonb @> '[{"type":"tool_use"}]'::jsonb)
+          RETURNING id
+       ), run AS (
+         INSERT INTO runs (${RUN_COLS}) SELECT ${runValues.map((v) => p(v)).join(', ')} WHERE EXISTS (SELECT 1 FROM cas) RETURNING id
+       ), input AS (
+         INSERT INTO messages (position, run_id, agent_id, message, message_id, message_type, group_pos, conversation_id)
+         SELECT m.p, run.id, ${agent}, m.message, m.message_id, m.message_type, m.p, ${conversation}
+           FROM run, (SELECT nextval(pg_get_serial_sequence('messages', 'position')) AS p, t.*
+                        FROM unnest(${p(start.messages.map((m) => JSON.stringify(m)))}::text[], ${p(start.messages.map((m) => m.id))}::text[], ${p(start.messages.map((m) => m.message_type))}::text[])
+                             WITH ORDINALITY AS t(message, message_id, message_type, n)
+                       ORDER BY t.n) m
+          ORDER BY m.p
+       ), turns AS (
+         INSERT INTO history (agent_id, run_id, role, content, conversation_id)
+         SELECT ${agent}, run.id, t.role, t.content, ${conversation}
+           FROM run, unnest(${p(start.history.map((t) => t.role))}::text[], ${p(start.history.map((t) => JSON.stringify(t.content)))}::text[]) WITH ORDINALITY AS t(role, content, n)
+          ORDER BY t.n
+       )
+       SELECT EXISTS (SELECT 1 FROM run) AS won`,
+      values,
+    );
+    return row?.won === true;
   }
 
   // frames

@@ -319,6 +319,11 @@ export function messageFromRow(row: MessageRow): LettaMessage {
   return parseJson('messages', row.position, 'message', row.message, isLettaMessage);
 }
 
+/** An assistant turn that called tools: its calls may lack results (`Store.startUserTurn`). */
+export function callsTools(turn: HistoryTurn): boolean {
+  return turn.role === 'assistant' && turn.content.some((b) => typeof b === 'object' && b !== null && (b as { type?: unknown }).type === 'tool_use');
+}
+
 export function historyFromRow(row: HistoryRow): HistoryTurn {
   return {
     role: checkEnum('history', row.position, 'role', row.role, isRole),

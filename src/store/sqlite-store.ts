@@ -21,6 +21,7 @@ import {
   now,
   runFromRow,
   transitionFromRow,
+  callsTools,
   type AgentRow,
   type BlockRow,
   type ConversationRow,
@@ -46,6 +47,7 @@ import type {
   StoredFrame,
   TurnExpectation,
   TurnScope,
+  UserTurnStart,
   TurnState,
   UsageTotals,
 } from './types.js';
@@ -161,6 +163,7 @@ class SqliteConnection implements SyncStore {
   private readonly failInterruptedTx: (reason: string, ownerId: string | null) => string[];
   private readonly appendFramesTx: (runId: string, frames: readonly StoredFrame[]) => void;
   private readonly appendTransitionsTx: (runId: string, transitions: readonly RunTransition[]) => void;
+  private readonly startUserTurnTx: (start: UserTurnStart) => boolean;
 
   constructor(options: SqliteStoreOptions) {
     this.file = options.file;
@@ -197,6 +200,16 @@ class SqliteConnection implements SyncStore {
     });
     this.appendTransitionsTx = this.db.transaction((runId: string, transitions: readonly RunTransition[]) => {
       for (const t of transitions) s.insertTransition.run({ run_id: runId, seq: t.seq, at: t.at, run_state: t.run, step_state: t.step, seq_id: t.seqId });
+    });
+    this.startUserTurnTx = this.db.transaction((start: UserTurnStart): boolean => {
+      const { agentId, conversationId } = start.scope;
+      const last = this.lastHistoryTurn(agentId, conversationId);
+      if (last && callsTools(last)) return false;
+      if (!this.casTurnState(start.scope, start.from, start.to)) return false;
+      this.createRun(start.run);
+      this.appendMessages(start.run.id, agentId, start.messages);
+      this.appendHistory(agentId, start.run.id, start.history);
+      return true;
     });
     this.failInterruptedTx = this.db.transaction((reason: string, ownerId: string | null): string[] => {
       const at = now();
@@ -542,6 +555,10 @@ class SqliteConnection implements SyncStore {
     return row ? historyFromRow(row) : null;
   }
 
+  startUserTurn(start: UserTurnStart): boolean {
+    return this.startUserTurnTx(start);
+  }
+
   // frames
 
   appendRunFrames(runId: string, frames: readonly StoredFrame[]): void {
@@ -637,6 +654,7 @@ class SqliteView implements Store {
   appendHistory(agentId: string, runId: string, turns: HistoryTurn[]) { return this.run(() => this.conn.appendHistory(agentId, runId, turns)); }
   getHistory(agentId: string, conversationId?: string | null) { return this.run(() => this.conn.getHistory(agentId, conversationId)); }
   lastHistoryTurn(agentId: string, conversationId?: string | null) { return this.run(() => this.conn.lastHistoryTurn(agentId, conversationId)); }
+  startUserTurn(start: UserTurnStart) { return this.run(() => this.conn.startUserTurn(start)); }
   appendRunFrames(runId: string, frames: readonly StoredFrame[]) { return this.run(() => this.conn.appendRunFrames(runId, frames)); }
   listRunFrames(runId: string) { return this.run(() => this.conn.listRunFrames(runId)); }
   deleteRunFrames(runId: string) { return this.run(() => this.conn.deleteRunFrames(runId)); }

@@ -165,6 +165,19 @@ export interface TurnScope {
   conversationId: string | null;
 }
 
+/** What `Store.startUserTurn` writes. */
+export interface UserTurnStart {
+  /** Of `scope`'s agent and conversation. */
+  run: RunRecord;
+  scope: TurnScope;
+  from: TurnExpectation;
+  to: TurnState;
+  /** The turn's input messages, each with a new id, in order. */
+  messages: LettaMessage[];
+  /** Its history turns, in order. */
+  history: HistoryTurn[];
+}
+
 /** A conversation's turn state as the agent chart keeps it. */
 export interface TurnState {
   state: AgentState;
@@ -272,6 +285,17 @@ export interface Store {
   getHistory(agentId: string, conversationId?: string | null): Promise<HistoryTurn[]>;
   /** The last turn `getHistory` would end with (null: none), without reading the others. */
   lastHistoryTurn(agentId: string, conversationId?: string | null): Promise<HistoryTurn | null>;
+
+  /**
+   * A user turn started in one step when nothing stands in its way: the compare-and-set of the
+   * turn state, the run, its input messages and history turns, all or nothing (on PostgreSQL one
+   * statement, one round trip). False, and nothing written, when the turn state is not
+   * `start.from`, or the conversation's last turn is an assistant turn with tool calls (they may
+   * lack results: the caller closes them), or (PostgreSQL) the conversation's row changed while
+   * this was checked: the caller then does it step by step in a transaction, which tells a
+   * conflict from the rest.
+   */
+  startUserTurn(start: UserTurnStart): Promise<boolean>;
 
   /**
    * The frames a run streamed, journaled in batches while it runs, so a crash loses at most the

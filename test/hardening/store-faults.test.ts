@@ -126,7 +126,7 @@ describe('a full disk before a turn starts', () => {
     let faults!: FaultyStore;
     h = await startHarness({ wrapStore: (s) => (faults = faultyStore(s)).store });
     const agent = (await h.service.ensureDemoAgent()).id;
-    faults.fail(['createRun']);
+    faults.fail(['createRun', 'startUserTurn']); // the run's first write, whichever way the turn starts
     const r = await json(`${h.server.url}/v1/agents/${agent}/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }) });
     expect(r.status).toBe(503);
     expect(String(r.body.detail)).toMatch(/database cannot take the write now \(SQLITE_FULL/);

@@ -14,6 +14,7 @@ export const WRITE_METHODS = [
   'updateConversationSummary',
   'deleteConversation',
   'createRun',
+  'startUserTurn',
   'finishRun',
   'failInterruptedRuns',
   'requestCancel',

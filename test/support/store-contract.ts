@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LettaMessage } from '../../src/letta/frames.js';
-import type { AgentRecord, ConversationRecord, HistoryTurn, MemoryBlock, Page, PageRequest, RunRecord, Store, TurnExpectation, TurnState, UsageTotals } from '../../src/store/types.js';
+import type { AgentRecord, ConversationRecord, HistoryTurn, MemoryBlock, Page, PageRequest, RunRecord, Store, TurnExpectation, TurnState, UsageTotals, UserTurnStart } from '../../src/store/types.js';
 
 /**
  * The `Store` contract, one suite for every implementation: what the interface's doc comments
@@ -504,6 +504,81 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
         expect(ids(await s.pageConversations(pg(100, 'asc'), { agentId: 'a2' }))).toEqual(['g3']);
         expect(ids(await s.pageConversations(pg(100, 'asc'), { summaryText: 'ABOUT G2' }))).toEqual(['g2a', 'g2b']);
         expect(ids(await s.pageConversations(pg(100, 'asc'), { agentId: 'a1', summaryText: 'talk' }))).toEqual(['g1', 'g2a', 'g2b']);
+      });
+    });
+
+    describe('startUserTurn', () => {
+      const start = (runId: string, over: Partial<UserTurnStart> = {}): UserTurnStart => ({
+        run: run(runId, 'a1'),
+        scope: { agentId: 'a1', conversationId: null },
+        from: { state: 'idle', activeRunId: null },
+        to: { state: 'running', activeRunId: runId, pendingToolCalls: [] },
+        messages: [assistant(`earlier-${runId}`, runId), { ...assistant(`m-${runId}`, runId), message_type: 'user_message' } as LettaMessage],
+        history: [
+          { role: 'assistant', content: [{ type: 'text', text: 'earlier' }] },
+          { role: 'user', content: [{ type: 'text', text: `hi ${runId}` }] },
+        ],
+        ...over,
+      });
+
+      it('takes the turn and writes the run, its input messages and history turns at once', async () => {
+        const s = await store();
+        await s.createAgent(agent('a1'));
+        expect(await s.startUserTurn(start('r1'))).toBe(true);
+        expect(await s.getAgent('a1')).toMatchObject({ state: 'running', activeRunId: 'r1' });
+        expect(await s.getRun('r1')).toMatchObject({ id: 'r1', agentId: 'a1', status: 'running' });
+        expect((await s.listRunMessages('r1')).map((m) => m.id)).toEqual(['earlier-r1', 'm-r1']);
+        expect(await s.getHistory('a1')).toEqual(start('r1').history);
+        // message pages see each input message as one stored message
+        const page = await s.pageMessages({ runId: 'r1' }, pg(10, 'asc'));
+        expect('items' in page ? page.items.map((m) => m.id) : page).toEqual(['earlier-r1', 'm-r1']);
+      });
+
+      it('writes nothing when the turn state is not the expected one', async () => {
+        const s = await store();
+        await s.createAgent(agent('a1', { state: 'running', activeRunId: 'other' }));
+        expect(await s.startUserTurn(start('r1'))).toBe(false);
+        expect(await s.getAgent('a1')).toMatchObject({ state: 'running', activeRunId: 'other' });
+        expect(await s.getRun('r1')).toBeNull();
+        expect(await s.getHistory('a1')).toEqual([]);
+      });
+
+      it('writes nothing after an assistant turn that called tools (their results may be missing); a turn without calls is no obstacle', async () => {
+        const s = await store();
+        await s.createAgent(agent('a1'));
+        await s.createRun(run('r0', 'a1', { status: 'completed' }));
+        await s.appendHistory('a1', 'r0', [{ role: 'assistant', content: [{ type: 'text', text: 'let me look' }, { type: 'tool_use', id: 't1', name: 'x', input: {} }] }]);
+        expect(await s.startUserTurn(start('r1'))).toBe(false);
+        expect((await s.getAgent('a1'))?.state).toBe('idle');
+        expect(await s.getRun('r1')).toBeNull();
+        await s.appendHistory('a1', 'r0', [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: 'done' }] }]);
+        await s.appendHistory('a1', 'r0', [{ role: 'assistant', content: [{ type: 'text', text: 'done' }] }]);
+        expect(await s.startUserTurn(start('r1'))).toBe(true);
+        expect(await s.getHistory('a1')).toHaveLength(5);
+      });
+
+      it("in another conversation: that conversation's turn, run, messages and history only", async () => {
+        const s = await store();
+        await s.createAgent(agent('a1'));
+        await s.createConversation(conversation('c1', 'a1'));
+        expect(await s.startUserTurn(start('r1', { run: run('r1', 'a1', { conversationId: 'c1' }), scope: { agentId: 'a1', conversationId: 'c1' } }))).toBe(true);
+        expect(await s.getConversation('c1')).toMatchObject({ state: 'running', activeRunId: 'r1' });
+        expect((await s.getAgent('a1'))?.state).toBe('idle');
+        expect(await s.getHistory('a1')).toEqual([]);
+        expect(await s.getHistory('a1', 'c1')).toHaveLength(2);
+        const page = await s.pageMessages({ conversationId: 'c1' }, pg(10, 'asc'));
+        expect('items' in page ? page.items.map((m) => m.id) : page).toEqual(['earlier-r1', 'm-r1']);
+      });
+
+      it('a refused write leaves nothing: no run, the turn not taken', async () => {
+        const s = await store();
+        await s.createAgent(agent('a1'));
+        await expect(s.startUserTurn(start('r1', { history: [{ role: 'system' as 'user', content: [] }] }))).rejects.toMatchObject({ code: 'store_invalid' });
+        await s.createRun(run('r1', 'a1', { status: 'completed' })); // the id is taken: the INSERT of the run is refused
+        await expect(s.startUserTurn(start('r1'))).rejects.toBeDefined();
+        expect((await s.getAgent('a1'))?.state).toBe('idle');
+        expect(await s.getHistory('a1')).toEqual([]);
+        expect(await s.listRunMessages('r1')).toEqual([]);
       });
     });
 
