@@ -234,4 +234,37 @@ describe('PgStore (postgres only)', () => {
       await s.close();
     }
   });
+
+  it('the lease heartbeat and the journals do not queue behind a pool whose connections are all busy', async () => {
+    const url = await freshSchema(db.url);
+    // one pooled connection, held by a transaction until the end; a statement queued for it fails after 1 s
+    const s = await openPgStore(url, { maxConnections: 1, connectTimeoutMs: 1000 });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    try {
+      await s.createAgent({
+        id: 'a1', name: 'n', model: 'm', system: 's', tools: [], requiresApprovalTools: [], tags: [], interfaceMode: 'simple', maxSteps: 1,
+        state: 'idle', activeRunId: null, pendingToolCalls: [], createdAt: '2025-01-01T00:00:00.000Z', updatedAt: '2025-01-01T00:00:00.000Z',
+      });
+      await s.createRun({ id: 'r1', agentId: 'a1', status: 'running', stopReason: null, usage: null, error: null, createdAt: '2025-01-01T00:00:00.000Z', completedAt: null, ownerId: 'i1' });
+      let inside!: () => void;
+      const entered = new Promise<void>((r) => (inside = r));
+      const busy = s.transaction(async () => {
+        inside();
+        await held;
+      });
+      await entered;
+      await expect(s.getAgent('a1')).rejects.toThrow(/timeout/); // the pool is full indeed
+      expect(await s.renewLease('i1', '2999-01-01T00:00:00.000Z')).toEqual([]);
+      expect(await s.expiredOwners('2998-01-01T00:00:00.000Z')).toEqual([]);
+      await s.appendRunFrames('r1', [{ seq: 1, json: '{}' }]);
+      await s.appendRunTransitions('r1', [{ seq: 1, at: '2025-01-01T00:00:00.000Z', run: 'streaming', step: null, seqId: 1 }]);
+      release();
+      await busy;
+      expect(await s.listRunFrames('r1')).toEqual([{ seq: 1, json: '{}' }]);
+    } finally {
+      release();
+      await s.close();
+    }
+  });
 });

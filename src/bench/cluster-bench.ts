@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -140,8 +140,15 @@ async function spawnListening(name: string, args: string[], env: Record<string, 
   const nodeArgs = process.env.LETTA_STREAM_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...nodeArgs, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  // LETTA_STREAM_BENCH_LOG_DIR: each child's output also to DIR/<name>-<pid>.log (as it comes: a crash's last words survive the bench)
+  const logDir = process.env.LETTA_STREAM_BENCH_LOG_DIR;
+  const logFile = logDir ? path.join(logDir, `${name}-${child.pid}.log`) : null;
+  const take = (d: Buffer) => {
+    out += d.toString();
+    if (logFile) appendFileSync(logFile, d);
+  };
+  child.stdout!.on('data', take);
+  child.stderr!.on('data', take);
   let ended = false;
   let stopping = false;
   const exited = new Promise<void>((resolve) =>

@@ -86,6 +86,18 @@ export interface PgStoreOptions {
   queryCounter?: { queries: number; queryMs?: number };
 }
 
+/**
+ * Connections apart from the pool, one each: the journals' group commit (one statement in flight
+ * at a time) and the lease heartbeat. A burst of statements queued for the pool (hundreds of
+ * starts at once) then delays neither the frames being journaled — a write that waits longer than
+ * the connect timeout fails its runs — nor the heartbeat — a lease not renewed for 5 s makes
+ * another instance fail all of this instance's runs.
+ */
+interface Lanes {
+  journal: pg.Pool;
+  lease: pg.Pool;
+}
+
 /** Journal rows of one run (frames, state changes or both). */
 interface JournalWrite {
   runId: string;
@@ -128,8 +140,16 @@ export class PgStore implements Store {
     private readonly pool: pg.Pool,
     private readonly db: Queryable = pool,
     private readonly inTransaction = false,
+    /** Connections of their own (absent: the pool's). */
+    private readonly lanes: Lanes | null = null,
   ) {
-    this.journal = inTransaction ? null : new WriteCoalescer<JournalWrite>((ws) => this.writeJournal(ws), (w) => this.writeJournal([w]));
+    const journalDb = lanes?.journal ?? pool;
+    this.journal = inTransaction ? null : new WriteCoalescer<JournalWrite>((ws) => this.writeJournal(ws, journalDb), (w) => this.writeJournal([w], journalDb));
+  }
+
+  /** The heartbeat's statements: on their own connection outside a transaction, never queued behind the pool's. */
+  private get leaseDb(): Queryable {
+    return this.inTransaction ? this.db : (this.lanes?.lease ?? this.db);
   }
 
   private async rows<R extends pg.QueryResultRow>(sql: string, values: Param[] = []): Promise<R[]> {
@@ -362,7 +382,7 @@ export class PgStore implements Store {
 
   async renewLease(instanceId: string, leaseUntil: string): Promise<string[]> {
     // One round trip per heartbeat: the upsert runs whatever the outer query returns.
-    const rows = await this.rows<{ id: string }>(
+    const { rows } = await this.leaseDb.query<{ id: string }>(
       `WITH lease AS (
          INSERT INTO instances (id, lease_until) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET lease_until = excluded.lease_until
        )
@@ -385,7 +405,7 @@ export class PgStore implements Store {
    * (it was dropped or never written: nobody vouches for the runs, so the instance counts as gone).
    */
   async expiredOwners(nowIso: string): Promise<string[]> {
-    const rows = await this.rows<{ owner_id: string }>(
+    const { rows } = await this.leaseDb.query<{ owner_id: string }>(
       `SELECT DISTINCT r.owner_id FROM runs r LEFT JOIN instances i ON i.id = r.owner_id
          WHERE r.status = 'running' AND r.owner_id IS NOT NULL AND (i.id IS NULL OR i.lease_until < $1::timestamptz)
          ORDER BY r.owner_id`,
@@ -395,7 +415,7 @@ export class PgStore implements Store {
   }
 
   async dropLease(instanceId: string): Promise<void> {
-    await this.db.query('DELETE FROM instances WHERE id = $1', [instanceId]);
+    await this.leaseDb.query('DELETE FROM instances WHERE id = $1', [instanceId]);
   }
 
   // messages
@@ -626,11 +646,11 @@ export class PgStore implements Store {
    * statement for what arrived while the last one was in flight); inside one, on its connection.
    */
   private journalWrite(w: JournalWrite): Promise<void> {
-    return this.journal ? this.journal.submit(w) : this.writeJournal([w]);
+    return this.journal ? this.journal.submit(w) : this.writeJournal([w], this.db);
   }
 
   /** Frames and transitions of any runs in one statement (idempotent per (run, seq): the first write stays). */
-  private async writeJournal(writes: readonly JournalWrite[]): Promise<void> {
+  private async writeJournal(writes: readonly JournalWrite[], db: Queryable): Promise<void> {
     const frames = writes.flatMap((w) => w.frames.map((f) => [w.runId, f] as const));
     const transitions = writes.flatMap((w) => w.transitions.map((t) => [w.runId, t] as const));
     const { values, p } = params();
@@ -653,7 +673,7 @@ export class PgStore implements Store {
     }
     if (inserts.length === 0) return;
     // Both tables in one round trip: a data-modifying WITH runs to completion whether or not it is read.
-    await this.db.query(inserts.length === 1 ? inserts[0]! : `WITH f AS (${inserts[0]}) ${inserts[1]}`, values);
+    await db.query(inserts.length === 1 ? inserts[0]! : `WITH f AS (${inserts[0]}) ${inserts[1]}`, values);
   }
 
   async listRunTransitions(runId: string): Promise<RunTransition[]> {
@@ -678,7 +698,7 @@ export class PgStore implements Store {
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
-      const result = await fn(new PgStore(this.pool, client, true));
+      const result = await fn(new PgStore(this.pool, client, true, this.lanes));
       await client.query('COMMIT');
       return result;
     } catch (err) {
@@ -694,7 +714,7 @@ export class PgStore implements Store {
   /** Ends the pool (idempotent). A transaction's view leaves that to the store it came from. */
   async close(): Promise<void> {
     if (this.inTransaction) return;
-    this.closing ??= this.pool.end();
+    this.closing ??= Promise.all([this.pool.end(), this.lanes?.journal.end(), this.lanes?.lease.end()]).then(() => undefined);
     await this.closing;
   }
 }
@@ -747,11 +767,18 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
   const where = describeUrl(parseUrl(url));
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: timeoutMs, max: options.maxConnections ?? 10 });
+  const lanes: Lanes = {
+    journal: new pg.Pool({ connectionString: url, connectionTimeoutMillis: timeoutMs, max: 1 }),
+    lease: new pg.Pool({ connectionString: url, connectionTimeoutMillis: timeoutMs, max: 1 }),
+  };
+  const pools = [pool, lanes.journal, lanes.lease];
+  const endAll = () => Promise.all(pools.map((p) => p.end().catch(() => undefined)));
   // An idle connection that fails (server restart) is dropped; the pool opens a new one on demand.
-  pool.on('error', options.onIdleError ?? ((err) => process.stderr.write(`warning: store: an idle PostgreSQL connection failed: ${err.message}\n`)));
+  const onIdleError = options.onIdleError ?? ((err: Error) => process.stderr.write(`warning: store: an idle PostgreSQL connection failed: ${err.message}\n`));
+  for (const p of pools) p.on('error', onIdleError);
   const counter = options.queryCounter;
   if (counter) {
-    pool.on('connect', (c) => {
+    for (const p of pools) p.on('connect', (c) => {
       const target = c as unknown as { query: (...args: unknown[]) => unknown };
       const query = target.query.bind(c);
       target.query = (...args: unknown[]) => {
@@ -772,17 +799,17 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
   try {
     client = await pool.connect();
   } catch (err) {
-    await pool.end().catch(() => undefined);
+    await endAll();
     throw connectError(err, where, timeoutMs);
   }
   try {
     await migratePg(client);
   } catch (err) {
     client.release(true);
-    await pool.end().catch(() => undefined);
+    await endAll();
     if (err instanceof SchemaTooNewError) throw new PgStoreError('store_version', err.message.replace('the database', `the database ${where}`), { cause: err });
     throw err;
   }
   client.release();
-  return new PgStore(pool);
+  return new PgStore(pool, pool, false, lanes);
 }
