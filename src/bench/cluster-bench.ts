@@ -21,7 +21,7 @@ const MODEL = fileURLToPath(new URL('./model-server.js', import.meta.url));
 const PG_ADMIN_URL = process.env.LETTA_STREAM_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.LETTA_STREAM_BENCH_REDIS ?? 'redis://127.0.0.1:6379';
 
-type Frame = { type?: string; message_type?: string; run_id?: string; request_id?: string; code?: string; message?: string };
+type Frame = { type?: string; message_type?: string; run_id?: string; request_id?: string; code?: string; message?: string; status?: string };
 type Json = Record<string, any>;
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
@@ -308,6 +308,8 @@ interface PacedResult {
     queryMs: number;
   }>;
   framesPerRun: number;
+  /** Runs whose run.end was not `completed` (a store write that failed, a lease that lapsed, …). */
+  notCompleted: number;
 }
 
 /**
@@ -345,6 +347,7 @@ async function pacedRuns(s: Setup, total: number, agents: string[], tokens: numb
     for (const c of clients) c.startMs = [];
     const t0 = performance.now();
     let started = 0;
+    let notCompleted = 0;
     let allStarted: (() => void) | null = null;
     const startedAll = new Promise<void>((r) => (allStarted = r));
     const finished = Promise.all(
@@ -353,7 +356,7 @@ async function pacedRuns(s: Setup, total: number, agents: string[], tokens: numb
         const c = clients[p * width + (i % width)]!;
         const runId = await c.start(agent, `#tokens ${tokens}\n#delay 33\npaced ${i}`);
         if (++started === total) allStarted!();
-        await c.ended(runId, 600_000);
+        if ((await c.ended(runId, 600_000)).status !== 'completed') notCompleted++;
       }),
     );
     await Promise.race([startedAll, finished]);
@@ -369,6 +372,7 @@ async function pacedRuns(s: Setup, total: number, agents: string[], tokens: numb
       wallMs,
       startMs,
       framesPerRun,
+      notCompleted,
       perInstance: procs.map((p, i) => ({
         name: p.name,
         runs: per,
@@ -487,7 +491,7 @@ export async function runClusterBench(quick = false): Promise<string[]> {
       for (const [label, , setup, agents] of wanted) {
         progress(`cluster bench: ${paced} paced runs, ${label}, ${width} clients per instance`);
         const r = await pacedRuns(setup, paced, agents, pacedTokens, width);
-        lines.push(`    ${label}: all started after ${f1(r.startMs / 1000)} s, all ended after ${f1(r.wallMs / 1000)} s (${f2(r.wallMs / ideal)}× one run's ideal), ${f1(r.framesPerRun)} frames per run to the clients`);
+        lines.push(`    ${label}: all started after ${f1(r.startMs / 1000)} s, all ended after ${f1(r.wallMs / 1000)} s (${f2(r.wallMs / ideal)}× one run's ideal), ${f1(r.framesPerRun)} frames per run to the clients; ${r.notCompleted} run(s) did not end completed`);
         for (const i of r.perInstance) {
           const lag = (l: Stats['lag_ms']) => `p99 ${f1(l.p99)} ms (max ${f1(l.max)}, mean ${f1(l.mean)})`;
           lines.push(
