@@ -191,6 +191,13 @@ describe('PgStore (postgres only)', () => {
         expect(await s.listRunFrames(id)).toEqual([{ seq: 1, json: `{"run":"${id}"}` }]);
         expect(await s.listRunTransitions(id)).toHaveLength(1);
       }
+      // one write refused among them (no such run): it alone fails, found by halving, not by one statement per run
+      const again = counter.queries;
+      const results = await Promise.allSettled([...runs.map((id) => s.appendRunFrames(id, [{ seq: 2, json: '{}' }])), s.appendRunFrames('ghost', [{ seq: 1, json: '{}' }])]);
+      expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+      expect(results.at(-1)?.status).toBe('rejected');
+      expect(counter.queries - again).toBeLessThan(20);
+      for (const id of runs) expect((await s.listRunFrames(id)).map((f) => f.seq)).toEqual([1, 2]);
     } finally {
       await s.close();
     }
