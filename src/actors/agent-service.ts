@@ -588,8 +588,9 @@ export class AgentService {
       },
       onWarning: (m) => this.o.warn?.(m),
     });
-    // The run's and its step's active states, from XState inspection: into the log (inspectors
-    // get them live) and, in batches, into the store (any run can be replayed later).
+    // The run's and its step's active states, from their snapshots (the states inspection shows):
+    // into the log (inspectors get them live) and, in batches, into the store (any run can be
+    // replayed later).
     const transitions: TransitionJournal = new TransitionJournal(this.store, log, (m) => this.o.warn?.(m));
     // Inspection (every event) only for a configured inspector (the Stately inspector with
     // --inspect): it costs XState an event object per event, action and snapshot of every actor.
