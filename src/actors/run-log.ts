@@ -173,6 +173,7 @@ export class RunLog {
   close(end: RunEnd): void {
     if (this.ended) return;
     this.ended = end;
+    this.serializer = null; // its last frame and head: not kept for the grace period
     for (const l of this.listeners) l.end(end);
     this.listeners.clear();
   }
