@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, type AnyEventObject } from 'xstate';
 import { RunLog } from '../src/actors/run-log.js';
-import { FINAL_RUN_STATES, runStateInspector, stateValue, statePath, TransitionJournal } from '../src/actors/run-transitions.js';
+import { FINAL_RUN_STATES, runStateInspector, stateValue, statePath, trackRunStates, TransitionJournal } from '../src/actors/run-transitions.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import { quietStoppedActorWarnings } from './support/quiet-stopped-actor.js';
 import { FakeIO, inTools, key, runModelPaths, testMachine } from './support/run-model.js';
@@ -40,6 +40,9 @@ for (const resumesWithTools of [false, true]) {
             if (log.setState(state)) journal.changed(state);
           }),
         });
+        // The service's subscription-based tracking reports the same states as inspection.
+        const subscribed: Array<{ run: string; step: string | null }> = [];
+        trackRunStates(actor, (state) => subscribed.push({ ...state }));
         actor.subscribe((snap) => {
           const value = statePath(snap.value) as string;
           if (seen.at(-1) !== value) seen.push(value);
@@ -57,6 +60,7 @@ for (const resumesWithTools of [false, true]) {
         const snap = actor.getSnapshot();
         expect(snap.status, where).toBe('done');
 
+        expect(subscribed, where).toEqual(log.transitions.map((t) => ({ run: t.run, step: t.step })));
         await journal.settled(); // written in batches, asynchronously
         const stored = await store.listRunTransitions('run-x');
         expect(stored, where).toEqual(log.transitions); // all written, the last at the final state

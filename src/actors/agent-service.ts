@@ -19,7 +19,7 @@ import { RunFinisher } from './run-finisher.js';
 import { failRunsOf, restoreRunLog } from './run-recovery.js';
 import type { SharedRuns } from '../cluster/shared-runs.js';
 import { RunLog, type RunLogListener } from './run-log.js';
-import { runStateInspector, TransitionJournal } from './run-transitions.js';
+import { trackRunStates, TransitionJournal } from './run-transitions.js';
 import { closeInterruptedToolCalls, closeToolCalls, NOT_RUN_SERVER_STOPPED } from './tool-closing.js';
 
 export interface AgentServiceOptions {
@@ -607,20 +607,18 @@ export class AgentService {
       },
       onWarning: (m) => this.o.warn?.(m),
     });
-    // The run's and its step's active states, from XState inspection: into the log (inspectors
-    // get them live) and, in batches, into the store (any run can be replayed later).
+    // The run's and its step's active states, from their snapshots (the states inspection shows):
+    // into the log (inspectors get them live) and, in batches, into the store (any run can be
+    // replayed later).
     const transitions: TransitionJournal = new TransitionJournal(this.store, log, (m) => this.o.warn?.(m));
-    const trackStates = runStateInspector((state) => {
-      if (log.setState(state)) transitions.changed(state);
-    });
+    // Inspection (every event) only for a configured inspector (the Stately inspector with
+    // --inspect): it costs XState an event object per event, action and snapshot of every actor.
     const actor: RunActor = createActor(runMachine, {
       input: { runId, maxSteps: maxSteps ?? agent.maxSteps, resumesWithTools: decided.length > 0, io: driver },
-      // Inspection: the run's states as above, and every event to a configured inspector (the
-      // Stately inspector with --inspect).
-      inspect: (ev: InspectionEvent) => {
-        this.o.inspect?.(ev);
-        trackStates(ev);
-      },
+      ...(this.o.inspect ? { inspect: this.o.inspect } : {}),
+    });
+    trackRunStates(actor, (state) => {
+      if (log.setState(state)) transitions.changed(state);
     });
     this.live.set(runId, { actor, log, agentId: agent.id, conversationId: thread.conversationId });
     // A thrown action leaves the machine in `error` without exit actions: finalize here instead

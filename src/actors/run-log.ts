@@ -1,3 +1,4 @@
+import { FrameSerializer, type TextSink } from '../letta/frame-json.js';
 import type { LettaFrame, RunStatus, StopReasonType } from '../letta/frames.js';
 import type { RunTransition } from '../store/types.js';
 
@@ -79,9 +80,45 @@ export class RunLog {
   append(frame: LettaFrame): void {
     if (this.ended) return;
     const seq = this.entries.length + 1;
-    const entry: LogEntry = { seq, json: JSON.stringify({ ...frame, run_id: this.runId, seq_id: seq }) };
+    const entry: LogEntry = { seq, json: this.stamped(frame, seq) };
     this.entries.push(entry);
     for (const l of this.listeners) l.frame(entry);
+  }
+
+  private serializer: FrameSerializer | null = null;
+  private readonly sink = new StampSink();
+  /** The otid of the part whose first frame was checked, and whether the serializer matched it. */
+  private checkedOtid: string | null = null;
+  private serializerMatches = false;
+
+  /**
+   * `JSON.stringify({ ...frame, run_id, seq_id })`, byte for byte. A frame that carries this run's
+   * id and no seq_id keeps its keys in place and gets seq_id last, so its JSON is the frame's own
+   * with `,"seq_id":N` before the closing brace: the FrameSerializer's (which reuses a part's JSON
+   * head across its deltas). Its fast paths assume FrameWriter's key order, so the first frame of
+   * each part (otid) is checked against JSON.stringify and a part that differs is stringified
+   * throughout; the frames of one part are taken to share its first frame's keys, as FrameWriter
+   * builds them (test/run-log-json.test.ts).
+   */
+  private stamped(frame: LettaFrame, seq: number): string {
+    if ((frame as { run_id?: unknown }).run_id !== this.runId || 'seq_id' in frame) return JSON.stringify({ ...frame, run_id: this.runId, seq_id: seq });
+    const otid = 'otid' in frame ? frame.otid : null;
+    const sink = this.sink;
+    if (otid === null || otid !== this.checkedOtid) {
+      this.checkedOtid = otid;
+      this.serializer ??= new FrameSerializer();
+      this.serializer.write(frame, sink);
+      const plain = JSON.stringify(frame);
+      this.serializerMatches = sink.take(seq) === `${plain.slice(0, -1)},"seq_id":${seq}}`;
+      if (!this.serializerMatches) this.serializer = new FrameSerializer(); // forget the part's head
+      return `${plain.slice(0, -1)},"seq_id":${seq}}`;
+    }
+    if (!this.serializerMatches) {
+      const plain = JSON.stringify(frame);
+      return `${plain.slice(0, -1)},"seq_id":${seq}}`;
+    }
+    (this.serializer as FrameSerializer).write(frame, sink);
+    return sink.take(seq);
   }
 
   /**
@@ -136,6 +173,7 @@ export class RunLog {
   close(end: RunEnd): void {
     if (this.ended) return;
     this.ended = end;
+    this.serializer = null; // its last frame and head: not kept for the grace period
     for (const l of this.listeners) l.end(end);
     this.listeners.clear();
   }
@@ -153,4 +191,23 @@ export class RunLog {
     return () => this.listeners.delete(listener);
   }
 
+}
+
+/**
+ * Collects a frame's JSON pieces holding the last one back, so that its closing brace can be
+ * replaced by `,"seq_id":N}` without copying the rest.
+ */
+class StampSink implements TextSink {
+  private text = '';
+  private held = '';
+  part(s: string): void {
+    this.text += this.held;
+    this.held = s;
+  }
+  take(seq: number): string {
+    const json = `${this.text}${this.held.slice(0, -1)},"seq_id":${seq}}`;
+    this.text = '';
+    this.held = '';
+    return json;
+  }
 }

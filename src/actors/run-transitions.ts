@@ -1,4 +1,4 @@
-import type { InspectionEvent, StateValue } from 'xstate';
+import type { AnyActorRef, InspectionEvent, StateValue } from 'xstate';
 import type { RunTransition, Store } from '../store/types.js';
 import { JOURNAL_FLUSH_MS } from './frame-journal.js';
 import { BatchWriter } from './batch-writer.js';
@@ -9,10 +9,11 @@ import type { RunLog, RunState } from './run-log.js';
 export function statePath(value: unknown): string | null {
   if (typeof value === 'string') return value;
   if (value && typeof value === 'object') {
-    const [k, v] = Object.entries(value)[0] ?? [];
-    if (k === undefined) return null;
-    const rest = statePath(v);
-    return rest ? `${k}.${rest}` : k;
+    // The first key only (no `Object.entries` array: this runs for every snapshot of a step).
+    for (const k in value) {
+      const rest = statePath((value as Record<string, unknown>)[k]);
+      return rest ? `${k}.${rest}` : k;
+    }
   }
   return null;
 }
@@ -44,6 +45,72 @@ export function runStateInspector(onState: (state: RunState) => void): (ev: Insp
     else return;
     if (run !== null) onState({ run, step: run === 'streaming' ? step : null });
   };
+}
+
+type Snap = { status?: string; value?: unknown; children?: Record<string, AnyActorRef | undefined> };
+
+/**
+ * The same states as `runStateInspector`, in the same order, from snapshot subscriptions to the
+ * run actor and its `step` child instead of inspection: an inspection observer makes XState build
+ * and copy an event for every event, action, microstep and snapshot of every actor (several per
+ * streamed delta), where a subscription costs one call per snapshot. Call before `run.start()`.
+ *
+ * Two places where inspection's order differs from the observers' are mirrored here:
+ * - a step child starts (and may move) inside the run's update, before the run's snapshot: its
+ *   state is read when the run's snapshot shows it, as inspection reports nothing new before that;
+ * - a step that reaches its final state tells its observers before its parent gets the done event,
+ *   but inspection reports that snapshot after: when the run took the done event at once (the step
+ *   ended on an upstream event), the run has left `streaming` and the final step state is never
+ *   reported; when the run was busy (a CANCEL it forwarded), it is reported before the run's
+ *   snapshot, which is still `streaming`. So the final step state waits for the run's next snapshot.
+ */
+export function trackRunStates(run: AnyActorRef, onState: (state: RunState) => void): void {
+  let runState: string | null = null;
+  let step: string | null = null;
+  let stepRef: AnyActorRef | undefined;
+  let finalStep: string | null = null;
+  let last: RunState | null = null;
+  const report = () => {
+    if (runState === null) return;
+    const s = runState === 'streaming' ? step : null;
+    if (last && last.run === runState && last.step === s) return;
+    last = { run: runState, step: s };
+    onState(last);
+  };
+  const onStep = (ref: AnyActorRef) => (snap: Snap) => {
+    if (ref !== stepRef) return;
+    const value = statePath(snap.value);
+    if (value === null) return;
+    if (snap.status === 'done') finalStep = value;
+    else {
+      step = value;
+      report();
+    }
+  };
+  run.subscribe({
+    next: (snap: Snap) => {
+      const value = statePath(snap.value);
+      if (value === null) return;
+      if (finalStep !== null) {
+        if (value === 'streaming') {
+          step = finalStep;
+          report();
+        }
+        finalStep = null;
+      }
+      const child = snap.children?.step;
+      if (child !== undefined && child !== stepRef) {
+        stepRef = child;
+        const current = statePath((child.getSnapshot() as Snap).value);
+        if (current !== null) step = current;
+        child.subscribe({ next: onStep(child), error: () => {} });
+      }
+      runState = value;
+      report();
+    },
+    // A run that throws is handled by its owner; its snapshot's state does not change.
+    error: () => {},
+  });
 }
 
 /**

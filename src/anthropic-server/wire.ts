@@ -33,16 +33,27 @@ export function message(plan: Plan, model: string) {
   };
 }
 
-/** The SSE events of one planned block, after its start. */
-function* deltas(b: PlannedBlock, index: number): Generator<[string, unknown]> {
-  const d = (delta: unknown): [string, unknown] => ['content_block_delta', { type: 'content_block_delta', index, delta }];
+/**
+ * The SSE records of one planned block's deltas, after its start: `JSON.stringify` of
+ * `{type: 'content_block_delta', index, delta: {type, <field>: chunk}}`, with the constant part
+ * written once (only the chunk is stringified per record).
+ */
+function* deltas(b: PlannedBlock, index: number): Generator<string> {
+  const head = `event: content_block_delta\ndata: {"type":"content_block_delta","index":${index},"delta":{"type":`;
+  const record = (type: string, field: string) => {
+    const prefix = `${head}"${type}","${field}":`;
+    return (value: string) => `${prefix}${JSON.stringify(value)}}}\n\n`;
+  };
   if (b.type === 'thinking') {
-    for (const c of chunks(b.thinking, [12, 20, 9, 15])) yield d({ type: 'thinking_delta', thinking: c });
-    yield d({ type: 'signature_delta', signature: b.signature });
+    const thinking = record('thinking_delta', 'thinking');
+    for (const c of chunks(b.thinking, [12, 20, 9, 15])) yield thinking(c);
+    yield record('signature_delta', 'signature')(b.signature);
   } else if (b.type === 'text') {
-    for (const c of chunks(b.text, [6, 10, 4, 12, 8])) yield d({ type: 'text_delta', text: c });
+    const text = record('text_delta', 'text');
+    for (const c of chunks(b.text, [6, 10, 4, 12, 8])) yield text(c);
   } else if (b.type === 'tool_use') {
-    for (const c of chunks(JSON.stringify(b.input))) yield d({ type: 'input_json_delta', partial_json: c });
+    const json = record('input_json_delta', 'partial_json');
+    for (const c of chunks(JSON.stringify(b.input))) yield json(c);
   }
 }
 
@@ -61,17 +72,37 @@ export interface WireControl {
   sleep(ms: number): Promise<void>;
 }
 
-/** Writes `plan` as Anthropic's SSE wire format, with its delays, stall and injected failures. */
+/** Past this many characters a turn's coalesced records are written without waiting for the turn's end. */
+const FLUSH_CHARS = 64 * 1024;
+
+/**
+ * Writes `plan` as Anthropic's SSE wire format, with its delays, stall and injected failures.
+ * The records of one stretch without a pause (all of a `#delay 0` stream) are joined and written
+ * together, not one `res.write` (and one socket write) each: the body's bytes are the same.
+ */
 export async function writeStream(res: ServerResponse, plan: Plan, model: string, ctl: WireControl): Promise<'completed' | 'aborted' | 'failed'> {
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'request-id': `req_${randomBytes(12).toString('hex')}` });
   const full = message(plan, model);
   let written = 0;
-  const write = async (event: string, data: unknown) => {
-    if (ctl.aborted) return;
-    res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    written++;
-    if (plan.delayMs > 0) await ctl.sleep(plan.delayMs);
+  let pending = '';
+  const flush = () => {
+    if (pending === '') return;
+    res.write(pending);
+    pending = '';
   };
+  /** Queues one record; a pause (the plan's delay) writes what is queued and waits. Aborted: nothing. */
+  const record = (text: string): Promise<void> | null => {
+    if (ctl.aborted) return null;
+    pending += text;
+    written++;
+    if (plan.delayMs > 0) {
+      flush();
+      return ctl.sleep(plan.delayMs);
+    }
+    if (pending.length >= FLUSH_CHARS) flush();
+    return null;
+  };
+  const write = (event: string, data: unknown) => record(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   await write('message_start', {
     type: 'message_start',
     message: { ...full, content: [], stop_reason: null, usage: { ...full.usage, output_tokens: 1 } },
@@ -83,20 +114,26 @@ export async function writeStream(res: ServerResponse, plan: Plan, model: string
     if (index === 0) await write('ping', { type: 'ping' });
     if (!stalled && plan.stallMs > 0) {
       stalled = true;
+      flush();
       await ctl.sleep(plan.stallMs);
     }
-    for (const [event, data] of deltas(b, index)) {
+    for (const text of deltas(b, index)) {
       if (ctl.aborted) return 'aborted';
       if (plan.error && written >= 6) {
         if (plan.error === 'drop') {
+          flush();
           res.socket?.destroy();
           return 'failed';
         }
-        res.write(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message: 'Internal server error' } })}\n\n`);
+        pending += `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message: 'Internal server error' } })}\n\n`;
+        flush();
         res.end();
         return 'failed';
       }
-      await write(event, data);
+      // No await without a pause: a `#delay 0` stream is written in one go, as before, without a
+      // microtask per record.
+      const pause = record(text);
+      if (pause) await pause;
       output++;
     }
     await write('content_block_stop', { type: 'content_block_stop', index });
@@ -108,6 +145,7 @@ export async function writeStream(res: ServerResponse, plan: Plan, model: string
   });
   await write('message_stop', { type: 'message_stop' });
   if (ctl.aborted) return 'aborted';
+  flush();
   res.end();
   return 'completed';
 }
