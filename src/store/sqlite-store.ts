@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { LettaMessage, RunStatus, StopReasonType } from '../letta/frames.js';
+import { FifoLock } from './fifo-lock.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import {
   BLOCK_COLS,
@@ -656,8 +657,8 @@ class SqliteView implements Store {
  */
 export class SqliteStore extends SqliteView {
   readonly file: string;
-  /** Settles when the open transaction ends; null when none is open. */
-  private open: Promise<void> | null = null;
+  /** Held while a transaction is open; calls that find it held wait their turn, in order. */
+  private readonly lock = new FifoLock();
   private readonly busyTimeoutMs: number;
   private readonly txView: SqliteView;
   /** Prepared once: a run makes a few transactions, parsing these each time shows in profiles. */
@@ -681,7 +682,7 @@ export class SqliteStore extends SqliteView {
   /** A statement outside any transaction: after the open one ends; a busy lock is retried. */
   protected override async run<T>(statement: () => T): Promise<T> {
     // The usual case first: no transaction open, no lock held elsewhere.
-    if (!this.open) {
+    if (!this.lock.locked) {
       try {
         return statement();
       } catch (err) {
@@ -689,8 +690,12 @@ export class SqliteStore extends SqliteView {
       }
     }
     return this.retryBusy(async () => {
-      while (this.open) await this.open;
-      return statement();
+      await this.lock.acquire();
+      try {
+        return statement();
+      } finally {
+        this.lock.release();
+      }
     });
   }
 
@@ -708,12 +713,14 @@ export class SqliteStore extends SqliteView {
   }
 
   override async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
-    let release = (): void => {};
     await this.retryBusy(async () => {
-      while (this.open) await this.open;
-      // Synchronous from here to `open` being set: no other caller can slip in between.
-      this.begin.run();
-      this.open = new Promise<void>((resolve) => (release = resolve));
+      await this.lock.acquire();
+      try {
+        this.begin.run();
+      } catch (err) {
+        this.lock.release(); // a busy file is waited for without holding up this store's other calls
+        throw err;
+      }
     });
     try {
       const result = await fn(this.txView);
@@ -724,14 +731,17 @@ export class SqliteStore extends SqliteView {
       if (this.conn.db.inTransaction) this.rollback.run();
       throw err;
     } finally {
-      this.open = null;
-      release();
+      this.lock.release();
     }
   }
 
   override async close(): Promise<void> {
-    while (this.open) await this.open;
-    this.conn.close();
+    await this.lock.acquire();
+    try {
+      this.conn.close();
+    } finally {
+      this.lock.release();
+    }
   }
 }
 
