@@ -58,6 +58,8 @@ export interface SqliteStoreOptions {
   file: string;
   /** How long a write waits for another connection's lock before SQLITE_BUSY (ms). */
   busyTimeoutMs?: number;
+  /** CPU time one turn of the event loop may spend from its first store call before the next call waits for the next turn (ms; default `SLICE_MS`). */
+  sliceMs?: number;
 }
 
 /** The file name `openSqliteStore` uses inside the data directory. */
@@ -650,7 +652,8 @@ class SqliteView implements Store {
 /**
  * The embedded default `Store`: one SQLite file (WAL) through better-sqlite3, whose calls are
  * synchronous. A transaction spans awaits (`BEGIN IMMEDIATE` … `COMMIT` on the connection), so
- * while one is open every other call on this store waits for its end (an async mutex), and
+ * while one is open every other call on this store waits for its end (an async mutex, `FifoLock`:
+ * first come, first served, and time-sliced so a burst of calls does not hold the event loop), and
  * transactions run one after another. A lock held by another connection (another store on the
  * same file) is waited for without blocking the event loop: the connection's busy timeout is 0
  * and a busy statement is retried on a timer, up to `busyTimeoutMs`.
@@ -658,7 +661,7 @@ class SqliteView implements Store {
 export class SqliteStore extends SqliteView {
   readonly file: string;
   /** Held while a transaction is open; calls that find it held wait their turn, in order. */
-  private readonly lock = new FifoLock();
+  private readonly lock: FifoLock;
   private readonly busyTimeoutMs: number;
   private readonly txView: SqliteView;
   /** Prepared once: a run makes a few transactions, parsing these each time shows in profiles. */
@@ -671,6 +674,7 @@ export class SqliteStore extends SqliteView {
     super(conn);
     this.file = conn.file;
     this.busyTimeoutMs = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
+    this.lock = new FifoLock(options.sliceMs);
     // Opened and migrated with a blocking wait; from now on a lock is waited for on a timer.
     conn.db.pragma('busy_timeout = 0');
     this.txView = new SqliteView(conn);
@@ -681,8 +685,8 @@ export class SqliteStore extends SqliteView {
 
   /** A statement outside any transaction: after the open one ends; a busy lock is retried. */
   protected override async run<T>(statement: () => T): Promise<T> {
-    // The usual case first: no transaction open, no lock held elsewhere.
-    if (!this.lock.locked) {
+    // The usual case first: no transaction open (nor a call waiting), no lock held elsewhere.
+    if (this.lock.tryNow()) {
       try {
         return statement();
       } catch (err) {
