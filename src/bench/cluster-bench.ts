@@ -31,7 +31,7 @@ const f2 = (n: number) => n.toFixed(2);
 const int = (n: number) => Math.round(n).toLocaleString('en');
 
 /** A bench WebSocket client: counts Letta frames, resolves waiters on matching frames. */
-class Client {
+export class Client {
   frames = 0;
   /** Each answered run.start: ms from sending it to its answer. */
   startMs: number[] = [];
@@ -116,16 +116,16 @@ async function http(base: string, p: string, body?: unknown): Promise<Json> {
 }
 
 /** What `GET /debug/stats` answers (src/cli/debug-stats.ts). */
-interface Stats {
+export interface Stats {
   window_ms: number;
   live_runs: number;
   lag_ms: { p50: number; p99: number; max: number; mean: number };
   memory: { rss: number; heap_used: number };
   store: { calls: number; queries: number; query_ms?: number; methods?: Record<string, { calls: number; ms: number }> };
 }
-const stats = async (base: string, reset = false): Promise<Stats> => (await http(base, `/debug/stats${reset ? '?reset=1' : ''}`)) as unknown as Stats;
+export const stats = async (base: string, reset = false): Promise<Stats> => (await http(base, `/debug/stats${reset ? '?reset=1' : ''}`)) as unknown as Stats;
 
-interface Proc {
+export interface Proc {
   child: ChildProcess;
   url: string;
   wsUrl: string;
@@ -135,7 +135,7 @@ interface Proc {
 }
 
 /** A child process that prints `… listening on URL` (stdout); rejects with its output if it ends first. */
-async function spawnListening(name: string, args: string[], env: Record<string, string>, marker: RegExp): Promise<Proc> {
+export async function spawnListening(name: string, args: string[], env: Record<string, string>, marker: RegExp): Promise<Proc> {
   // LETTA_STREAM_BENCH_NODE_ARGS: node flags for the children (e.g. `--cpu-prof --cpu-prof-dir=DIR`).
   const nodeArgs = process.env.LETTA_STREAM_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...nodeArgs, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -197,7 +197,7 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
 }
 
 /** `n` agents made through `base`, `width` requests at a time. */
-async function makeAgents(base: string, n: number, tag: string, width = 16): Promise<string[]> {
+export async function makeAgents(base: string, n: number, tag: string, width = 16): Promise<string[]> {
   const ids: string[] = new Array(n);
   let next = 0;
   await Promise.all(

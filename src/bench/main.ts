@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { runClusterBench } from './cluster-bench.js';
+import { runEndBurstBench } from './end-burst-bench.js';
 import { runMachineBench } from './machine-bench.js';
 import { runReplayBench } from './replay-bench.js';
 import { runServiceBench } from './service-bench.js';
@@ -34,6 +35,11 @@ async function main(): Promise<void> {
   if (want('cluster')) {
     console.log('\nseveral instances: PostgreSQL + Redis vs one instance on SQLite (real processes, issue #11)');
     for (const line of await runClusterBench(quick)) console.log(line);
+  }
+  // Opt-in only (not part of the default run): the cluster section's SQLite end stall, smaller.
+  if (only?.has('burst')) {
+    console.log('\none instance on SQLite: N paced runs started together, so they end together');
+    for (const line of await runEndBurstBench(quick)) console.log(line);
   }
 }
 

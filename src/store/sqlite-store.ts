@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { LettaMessage, RunStatus, StopReasonType } from '../letta/frames.js';
+import { FifoLock } from './fifo-lock.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import {
   BLOCK_COLS,
@@ -59,6 +60,8 @@ export interface SqliteStoreOptions {
   file: string;
   /** How long a write waits for another connection's lock before SQLITE_BUSY (ms). */
   busyTimeoutMs?: number;
+  /** CPU time one turn of the event loop may spend from its first store call before the next call waits for the next turn (ms; default `SLICE_MS`). */
+  sliceMs?: number;
 }
 
 /** The file name `openSqliteStore` uses inside the data directory. */
@@ -674,15 +677,16 @@ class SqliteView implements Store {
 /**
  * The embedded default `Store`: one SQLite file (WAL) through better-sqlite3, whose calls are
  * synchronous. A transaction spans awaits (`BEGIN IMMEDIATE` … `COMMIT` on the connection), so
- * while one is open every other call on this store waits for its end (an async mutex), and
+ * while one is open every other call on this store waits for its end (an async mutex, `FifoLock`:
+ * first come, first served, and time-sliced so a burst of calls does not hold the event loop), and
  * transactions run one after another. A lock held by another connection (another store on the
  * same file) is waited for without blocking the event loop: the connection's busy timeout is 0
  * and a busy statement is retried on a timer, up to `busyTimeoutMs`.
  */
 export class SqliteStore extends SqliteView {
   readonly file: string;
-  /** Settles when the open transaction ends; null when none is open. */
-  private open: Promise<void> | null = null;
+  /** Held while a transaction is open; calls that find it held wait their turn, in order. */
+  private readonly lock: FifoLock;
   private readonly busyTimeoutMs: number;
   private readonly txView: SqliteView;
   /** Prepared once: a run makes a few transactions, parsing these each time shows in profiles. */
@@ -695,6 +699,7 @@ export class SqliteStore extends SqliteView {
     super(conn);
     this.file = conn.file;
     this.busyTimeoutMs = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
+    this.lock = new FifoLock(options.sliceMs);
     // Opened and migrated with a blocking wait; from now on a lock is waited for on a timer.
     conn.db.pragma('busy_timeout = 0');
     this.txView = new SqliteView(conn);
@@ -705,8 +710,8 @@ export class SqliteStore extends SqliteView {
 
   /** A statement outside any transaction: after the open one ends; a busy lock is retried. */
   protected override async run<T>(statement: () => T): Promise<T> {
-    // The usual case first: no transaction open, no lock held elsewhere.
-    if (!this.open) {
+    // The usual case first: no transaction open (nor a call waiting), no lock held elsewhere.
+    if (this.lock.tryNow()) {
       try {
         return statement();
       } catch (err) {
@@ -714,8 +719,12 @@ export class SqliteStore extends SqliteView {
       }
     }
     return this.retryBusy(async () => {
-      while (this.open) await this.open;
-      return statement();
+      await this.lock.acquire();
+      try {
+        return statement();
+      } finally {
+        this.lock.release();
+      }
     });
   }
 
@@ -733,12 +742,14 @@ export class SqliteStore extends SqliteView {
   }
 
   override async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
-    let release = (): void => {};
     await this.retryBusy(async () => {
-      while (this.open) await this.open;
-      // Synchronous from here to `open` being set: no other caller can slip in between.
-      this.begin.run();
-      this.open = new Promise<void>((resolve) => (release = resolve));
+      await this.lock.acquire();
+      try {
+        this.begin.run();
+      } catch (err) {
+        this.lock.release(); // a busy file is waited for without holding up this store's other calls
+        throw err;
+      }
     });
     try {
       const result = await fn(this.txView);
@@ -749,14 +760,17 @@ export class SqliteStore extends SqliteView {
       if (this.conn.db.inTransaction) this.rollback.run();
       throw err;
     } finally {
-      this.open = null;
-      release();
+      this.lock.release();
     }
   }
 
   override async close(): Promise<void> {
-    while (this.open) await this.open;
-    this.conn.close();
+    await this.lock.acquire();
+    try {
+      this.conn.close();
+    } finally {
+      this.lock.release();
+    }
   }
 }
 
