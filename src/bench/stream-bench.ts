@@ -2,6 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { createActor } from 'xstate';
 import { toStreamEvent } from '../letta/anthropic-events.js';
 import { FrameSerializer } from '../letta/frame-json.js';
+import type { StreamedMessage } from '../letta/frames.js';
 import type { StepOptions } from '../letta/step-builder.js';
 import { streamMachine } from '../machines/stream.machine.js';
 import { fmt, measure, progress, type Measurement } from './harness.js';
@@ -35,17 +36,17 @@ export async function sdkIterate(body: Uint8Array): Promise<number> {
 /** The whole pipeline: SDK parse (raw events) → event mapping → stream machine → Letta frames as JSON strings. */
 export async function pipeline(body: Uint8Array, options: StepOptions): Promise<number> {
   const stream = await clientServing(body).beta.messages.create({ ...params, stream: true });
-  const actor = createActor(streamMachine, { input: options });
   const json = new FrameSerializer();
   let batch: string[] = [];
   let bytes = 0;
-  actor.on('letta.frame', (e) => {
-    batch.push(json.json(e.frame));
+  const frames = (frame: StreamedMessage): void => {
+    batch.push(json.json(frame));
     if (batch.length >= 256) {
       bytes += batch.join('\n').length; // what a socket write of the batch would cost
       batch = [];
     }
-  });
+  };
+  const actor = createActor(streamMachine, { input: { ...options, frames } });
   actor.start();
   for await (const event of stream) actor.send(toStreamEvent(event));
   bytes += batch.join('\n').length;
