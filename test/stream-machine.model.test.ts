@@ -4,7 +4,7 @@ import { getShortestPaths } from 'xstate/graph';
 import type { StreamEvent } from '../src/letta/anthropic-events.js';
 import type { StreamedMessage } from '../src/letta/frames.js';
 import { StepBuilder, type StepOptions } from '../src/letta/step-builder.js';
-import { streamMachine } from '../src/machines/stream.machine.js';
+import { streamMachine, type FrameSink, type StreamInput } from '../src/machines/stream.machine.js';
 import { messageProblems } from './support/invariants.js';
 import { quietStoppedActorWarnings } from './support/quiet-stopped-actor.js';
 import { contractProblem } from './support/contract.js';
@@ -52,8 +52,8 @@ const modes: Array<Pick<StepOptions, 'interface' | 'innerThoughtsInKwargs' | 'us
   { interface: 'kwargs', innerThoughtsInKwargs: false, useAssistantMessage: false },
 ];
 
-function optionsFor(mode: (typeof modes)[number]): StepOptions {
-  return { ...mode, runId: 'run-model', stepId: 'step-model', requiresApprovalTools: ['write_file'] };
+function optionsFor(mode: (typeof modes)[number], frames: FrameSink = () => {}): StreamInput {
+  return { ...mode, runId: 'run-model', stepId: 'step-model', requiresApprovalTools: ['write_file'], frames };
 }
 
 // Count real finalizations: calls of the builder's finalizer while it was not finalized yet.
@@ -96,9 +96,8 @@ describe('stream machine, model-based (xstate/graph)', () => {
         const where = events.map(sampleKey).join(' → ');
         const frames: StreamedMessage[] = [];
         let framesAtDone = -1;
-        const actor = createActor(streamMachine, { input: optionsFor(mode) });
+        const actor = createActor(streamMachine, { input: optionsFor(mode, (f) => frames.push(f)) });
         finalizations = 0;
-        actor.on('letta.frame', (e) => frames.push(e.frame));
         actor.subscribe({
           next: (s) => {
             if (s.status === 'done' && framesAtDone < 0) framesAtDone = frames.length;

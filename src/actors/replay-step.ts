@@ -46,8 +46,7 @@ export function replayStep(
   options: StepOptions,
   onFrame: (frame: StreamedMessage) => void,
 ): StepResult {
-  const actor = createActor(streamMachine, { input: options });
-  actor.on('letta.frame', (e) => onFrame(e.frame));
+  const actor = createActor(streamMachine, { input: { ...options, frames: onFrame } });
   actor.start();
   let active = true;
   for (const event of events) {

@@ -119,19 +119,21 @@ export class RunDriver implements RunIO {
     return this.step as StepOptions;
   }
 
+  /** Where the step machine's actions hand each frame: the step's collector, the frame journal, the run log. */
+  readonly frames = (frame: StreamedMessage): void => {
+    // A new part: the previous one is complete, journal it now.
+    if (frame.otid !== this.lastOtid) {
+      this.lastOtid = frame.otid;
+      this.journal.flush();
+    }
+    this.collector.add(frame);
+    this.o.log.append(frame);
+  };
+
   upstreamInput(): Omit<UpstreamInput, 'run'> {
     return {
       client: this.o.client,
       request: () => this.upstreamRequest(),
-      onFrame: (frame: StreamedMessage) => {
-        // A new part: the previous one is complete, journal it now.
-        if (frame.otid !== this.lastOtid) {
-          this.lastOtid = frame.otid;
-          this.journal.flush();
-        }
-        this.collector.add(frame);
-        this.o.log.append(frame);
-      },
     };
   }
 

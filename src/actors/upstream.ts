@@ -2,7 +2,6 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { MessageCreateParamsStreaming } from '@anthropic-ai/sdk/resources/messages';
 import { fromCallback, type AnyActorRef, type EventObject } from 'xstate';
 import { toStreamEvent, UpstreamEventError, type StreamEvent } from '../letta/anthropic-events.js';
-import type { StreamedMessage } from '../letta/frames.js';
 
 export type UpstreamRequest = Omit<MessageCreateParamsStreaming, 'stream'>;
 
@@ -13,8 +12,6 @@ export interface UpstreamInput {
    * earlier writes (awaited first) complete. A rejection ends the step like a broken stream.
    */
   request: () => Promise<UpstreamRequest>;
-  /** Where the step machine's frames go (the run log). */
-  onFrame(frame: StreamedMessage): void;
   /** The run whose `step` child this feeds. */
   run: AnyActorRef;
 }
@@ -109,7 +106,6 @@ export const upstreamStep = fromCallback<EventObject, UpstreamInput>(({ input })
   // Children start after the run's snapshot is committed, so the sibling is there by now.
   const step = (input.run.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children.step;
   if (!step) throw new Error('upstream: no step actor in this run');
-  const frames = step.on('letta.frame', (e: { frame: StreamedMessage }) => input.onFrame(e.frame));
   const controller = new AbortController();
   const link: Link = {
     request: input.request,
@@ -122,7 +118,6 @@ export const upstreamStep = fromCallback<EventObject, UpstreamInput>(({ input })
   void pump(input.client, link, controller.signal);
 
   return () => {
-    frames.unsubscribe();
     const { delivering, done } = link;
     link.deliver = null;
     link.request = null;

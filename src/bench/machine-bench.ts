@@ -116,18 +116,17 @@ export async function runMachineBench(quick = false): Promise<MachineBenchRow[]>
   };
   const simple: StepOptions = { interface: 'simple', runId: 'run-bench', stepId: 'step-bench' };
   const real = () => {
-    const actor = createActor(streamMachine, { input: simple });
-    actor.on('letta.frame', count);
+    const actor = createActor(streamMachine, { input: { ...simple, frames: (frame) => count({ frame }) } });
     actor.start();
     actor.send({ type: 'CONTENT_BLOCK_START', index: 0, block: { kind: 'text' } });
     for (let i = 0; i < deltas.length; i++) actor.send(deltas[i]!);
   };
   const cases: Array<[string, () => void]> = [
     ['bare machine, no action', bare('none')],
-    ['bare, plain action → sink (no emit)', bare('plain')],
-    ['bare, one emit(fn) per delta (now)', bare('emit')],
-    ['bare, enqueueActions + emit (before)', bare('enqueue')],
-    ['bare flat (no streaming parent), emit', bare('emit', true)],
+    ['bare, plain action → sink (now)', bare('plain')],
+    ['bare, one emit(fn) per delta (before)', bare('emit')],
+    ['bare, enqueueActions + emit (first)', bare('enqueue')],
+    ['bare flat (no streaming parent), sink', bare('plain', true)],
     ['real stream machine (simple, text)', real],
   ];
   const rows: MachineBenchRow[] = [];

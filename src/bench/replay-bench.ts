@@ -60,10 +60,9 @@ export async function runReplayBench(quick = false): Promise<ReplayBenchReport> 
         for (const r of sseRecords(read())) if (toStreamEvent(r.data)) k++;
         return k;
       }],
-      ['+ stream machine, frames emitted', () => {
-        const actor = createActor(streamMachine, { input: simple });
+      ['+ stream machine, frames to a sink', () => {
         let k = 0;
-        actor.on('letta.frame', () => k++);
+        const actor = createActor(streamMachine, { input: { ...simple, frames: () => k++ } });
         actor.start();
         for (const e of streamEventsFromSse(read())) actor.send(e);
         return k;

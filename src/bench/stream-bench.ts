@@ -2,6 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { createActor } from 'xstate';
 import { toStreamEvent } from '../letta/anthropic-events.js';
 import { FrameSerializer } from '../letta/frame-json.js';
+import type { StreamedMessage } from '../letta/frames.js';
 import type { StepOptions } from '../letta/step-builder.js';
 import { streamMachine } from '../machines/stream.machine.js';
 import { fmt, measure, progress, type Measurement } from './harness.js';
@@ -20,39 +21,39 @@ function clientServing(body: Uint8Array): Anthropic {
 const params = { model: 'claude-sonnet-4-6', max_tokens: 1024, messages: [{ role: 'user' as const, content: 'bench' }] };
 
 /** The SDK's own accumulation of the stream: the baseline. */
-async function sdkAccumulate(body: Uint8Array): Promise<number> {
+export async function sdkAccumulate(body: Uint8Array): Promise<number> {
   const message = await clientServing(body).beta.messages.stream(params).finalMessage();
   return message.content.length;
 }
 
 /** The SDK's raw event iteration alone: the floor under any pipeline that reads through the SDK. */
-async function sdkIterate(body: Uint8Array): Promise<number> {
+export async function sdkIterate(body: Uint8Array): Promise<number> {
   let n = 0;
   for await (const event of await clientServing(body).beta.messages.create({ ...params, stream: true })) if (event.type) n++;
   return n;
 }
 
 /** The whole pipeline: SDK parse (raw events) → event mapping → stream machine → Letta frames as JSON strings. */
-async function pipeline(body: Uint8Array, options: StepOptions): Promise<number> {
+export async function pipeline(body: Uint8Array, options: StepOptions): Promise<number> {
   const stream = await clientServing(body).beta.messages.create({ ...params, stream: true });
-  const actor = createActor(streamMachine, { input: options });
   const json = new FrameSerializer();
   let batch: string[] = [];
   let bytes = 0;
-  actor.on('letta.frame', (e) => {
-    batch.push(json.json(e.frame));
+  const frames = (frame: StreamedMessage): void => {
+    batch.push(json.json(frame));
     if (batch.length >= 256) {
       bytes += batch.join('\n').length; // what a socket write of the batch would cost
       batch = [];
     }
-  });
+  };
+  const actor = createActor(streamMachine, { input: { ...options, frames } });
   actor.start();
   for await (const event of stream) actor.send(toStreamEvent(event));
   bytes += batch.join('\n').length;
   return bytes;
 }
 
-const simple: StepOptions = { interface: 'simple', runId: 'run-bench', stepId: 'step-bench' };
+export const simple: StepOptions = { interface: 'simple', runId: 'run-bench', stepId: 'step-bench' };
 const kwargs: StepOptions = { interface: 'kwargs', runId: 'run-bench', stepId: 'step-bench', innerThoughtsInKwargs: true, useAssistantMessage: true };
 
 export interface StreamBenchReport {

@@ -21,14 +21,29 @@ export class FrameSerializer {
   /** The last `prefix` call started a new part. */
   private fresh = false;
 
-  private text = '';
-  private readonly collect: TextSink = { part: (s) => void (this.text += s) };
-
+  /** The frame's JSON text as one string: the same pieces as `write`, concatenated in place. */
   json(frame: LettaFrame): string {
-    this.write(frame, this.collect);
-    const text = this.text;
-    this.text = '';
-    return text;
+    switch (frame.message_type) {
+      case 'assistant_message':
+        if (frame.seq_id !== undefined) break;
+        return this.prefix(frame, ',"content":') + JSON.stringify(frame.content) + '}';
+      case 'reasoning_message':
+        if (frame.seq_id !== undefined) break;
+        return (
+          this.prefix(frame, `,"source":"${frame.source}","reasoning":`) +
+          JSON.stringify(frame.reasoning) +
+          (frame.signature === null ? ',"signature":null}' : `,"signature":${JSON.stringify(frame.signature)}}`)
+        );
+      case 'tool_call_message':
+      case 'approval_request_message': {
+        if (frame.seq_id !== undefined || frame.tool_call !== frame.tool_calls) break;
+        const head = this.prefix(frame, ',"tool_call":');
+        if (this.fresh) this.callParts(frame.tool_call);
+        const call = this.callHead + JSON.stringify(frame.tool_call.arguments) + this.callTail;
+        return head + call + ',"tool_calls":' + call + '}';
+      }
+    }
+    return JSON.stringify(frame);
   }
 
   write(frame: LettaFrame, out: TextSink): void {

@@ -6,9 +6,9 @@ type ToolFrameKind = 'tool_call_message' | 'approval_request_message';
 /**
  * Builds the Letta messages of one step. All share the step's message id; each part (a run of
  * one message type, or one tool call) gets its own otid index, as Letta's rule says, and its date
- * (taken once, when the part begins). The `*Frame` methods return the frame (the machine emits
- * it at once: the per-delta path); the others queue frames in `out`, which the machine drains
- * into `emit`s (events that yield zero or several frames).
+ * (taken once, when the part begins). The `*Frame` methods return the frame (the machine's action
+ * hands it to the frame sink at once: the per-delta path); the others queue frames in `out`, which
+ * the action then drains into the sink (events that yield zero or several frames).
  */
 export class FrameWriter {
   readonly out: StreamedMessage[] = [];

@@ -93,8 +93,8 @@ export class StepBuilder {
   private readonly kwargs: boolean;
   /**
    * simple interface: every text delta is exactly one assistant frame and every non-empty
-   * argument chunk one tool-call frame, so the machine can emit the frame straight from the
-   * `stream*` methods (the per-delta path); kwargs may hold text back or split it.
+   * argument chunk one tool-call frame, so the machine hands the frame the `stream*` methods
+   * return straight to its sink (the per-delta path); kwargs may hold text back or split it.
    */
   readonly streamsAsIs: boolean;
   private readonly innerThoughts: boolean;
@@ -151,8 +151,7 @@ export class StepBuilder {
 
   /** simple interface, inside a text block (the machine's `text` state): the delta's one frame. */
   streamText(text: string): AssistantMessage {
-    // The state guarantees the block; the check is for graph traversal, which resolves `emit`s
-    // without running the actions that opened it.
+    // The state guarantees the block (the machine's `text` state); the check keeps a stray call harmless.
     if (this.block?.kind === 'text') this.block.parts.push(text);
     return this.writer.assistantFrame(text);
   }
@@ -242,7 +241,7 @@ export class StepBuilder {
   /** simple interface, a non-empty chunk inside a tool_use block: the chunk's one frame. */
   streamToolArgs(json: string): StreamedMessage {
     const b = this.block;
-    if (b?.kind !== 'tool_use') return this.writer.toolCallFrame('tool_call_message', '', '', json); // graph traversal only
+    if (b?.kind !== 'tool_use') return this.writer.toolCallFrame('tool_call_message', '', '', json); // unreachable from the machine's `tool_use` state
     b.parts.push(json);
     return this.writer.toolCallFrame(b.frameKind, b.id, b.name, json);
   }
@@ -308,7 +307,7 @@ export class StepBuilder {
 
   /**
    * The one finalizer: close what is open (as incomplete), flush held frames, produce the result.
-   * Idempotent: a second call returns the first result and emits nothing.
+   * Idempotent: a second call returns the first result and queues no frame.
    */
   finalize(outcome: StepOutcome): StepResult {
     if (this.result) return this.result;

@@ -5,7 +5,7 @@ import type { StepOptions, StepResult } from '../letta/step-builder.js';
 import { stopReasonFor } from '../letta/step-outcome.js';
 import { upstreamStep, type UpstreamInput } from '../actors/upstream.js';
 import { toolRunner, type ToolRunnerInput, type ToolRunnerOutput } from '../actors/tool-runner.js';
-import { streamMachine } from './stream.machine.js';
+import { streamMachine, type FrameSink } from './stream.machine.js';
 
 /**
  * What a run does to the world, behind one interface, so that the chart stays data and the
@@ -16,6 +16,8 @@ export interface RunIO {
   beginStep(): void;
   /** Options for the current step's stream machine (ids, interface mode, approval tools). */
   stepOptions(): StepOptions;
+  /** Where the step machine's actions hand its frames (the run log and what records the step). */
+  readonly frames: FrameSink;
   /** The upstream actor's input for the current step: Anthropic client and request. */
   upstreamInput(): Omit<UpstreamInput, 'run'>;
   /** Persist what the step showed and append its assistant turn to the history. */
@@ -110,7 +112,7 @@ export const runMachine = setup({
         {
           id: 'step',
           src: 'stream',
-          input: ({ context }) => context.io.stepOptions(),
+          input: ({ context }) => ({ ...context.io.stepOptions(), frames: context.io.frames }),
           // Store first, then decide: whether the step could be stored is part of the decision.
           onDone: { target: 'stepEnded', actions: ['recordStep', 'rememberStep'] },
         },

@@ -50,6 +50,7 @@ export class FakeIO implements RunIO {
   stepOptions(): StepOptions {
     return { interface: 'simple', runId: 'run-x', stepId: `step-${this.steps}` };
   }
+  readonly frames = (): void => {};
   upstreamInput() {
     return {} as never;
   }
