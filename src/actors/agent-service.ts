@@ -589,6 +589,7 @@ export class AgentService {
     this.o.shared?.publish(log);
     const driver = new RunDriver({
       runId,
+      ownerId: this.instanceId,
       agent,
       store: this.store,
       log,

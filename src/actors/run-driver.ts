@@ -9,6 +9,7 @@ import { addUsage, usageFrame } from '../letta/step-outcome.js';
 import { toolReturnMessage } from '../letta/tool-return.js';
 import type { RunIO } from '../machines/run.machine.js';
 import type { AgentRecord, PendingToolCall, Store, UsageTotals } from '../store/types.js';
+import { ServiceError } from './errors.js';
 import type { ClientTool } from '../tools/client-tools.js';
 import { executeTool } from '../tools/registry.js';
 import { FrameJournal } from './frame-journal.js';
@@ -29,6 +30,8 @@ export type PlannedCall =
 
 export interface RunDriverOptions {
   runId: string;
+  /** The instance running it: its writes are fenced to runs still `running` under this owner. */
+  ownerId: string;
   agent: AgentRecord;
   store: Store;
   log: RunLog;
@@ -167,6 +170,7 @@ export class RunDriver implements RunIO {
       // whose step was not stored.
       const stored = await this.attempt('storing the step', () =>
         this.o.store.transaction(async (tx) => {
+          await this.fence(tx);
           if (messages.length) await tx.appendMessages(this.o.runId, this.o.agent.id, messages);
           if (blocks.length) await tx.appendHistory(this.o.agent.id, this.o.runId, [{ role: 'assistant', content: blocks }]);
         }),
@@ -255,7 +259,14 @@ export class RunDriver implements RunIO {
     const frame = this.showToolResult(toolCallId, status, output);
     this.journal.flush();
     // In the tool phase a refused write rejects the phase: the run fails.
-    if (frame) await this.mustStore('storing a tool return', () => this.o.store.appendMessages(this.o.runId, this.o.agent.id, [frame]));
+    if (frame) {
+      await this.mustStore('storing a tool return', () =>
+        this.o.store.transaction(async (tx) => {
+          await this.fence(tx);
+          await tx.appendMessages(this.o.runId, this.o.agent.id, [frame]);
+        }),
+      );
+    }
   }
 
   /** Streams a call's tool return and queues its tool_result; null when the call is settled already. */
@@ -277,7 +288,12 @@ export class RunDriver implements RunIO {
   private async flushToolResults(store: Store): Promise<void> {
     if (this.toolResults.length === 0) return;
     const content = this.toolResults;
-    await this.mustStore('storing tool results', () => store.appendHistory(this.o.agent.id, this.o.runId, [{ role: 'user', content }]));
+    await this.mustStore('storing tool results', () =>
+      store.transaction(async (tx) => {
+        await this.fence(tx); // inside the run's end transaction already: joins it
+        await tx.appendHistory(this.o.agent.id, this.o.runId, [{ role: 'user', content }]);
+      }),
+    );
     this.toolResults = [];
   }
 
@@ -323,6 +339,7 @@ export class RunDriver implements RunIO {
     if (returns.length || this.toolResults.length) {
       await this.attempt('storing tool results', () =>
         this.o.store.transaction(async (tx) => {
+          await this.fence(tx);
           if (returns.length) await tx.appendMessages(this.o.runId, this.o.agent.id, returns);
           await this.flushToolResults(tx);
         }),
@@ -363,6 +380,16 @@ export class RunDriver implements RunIO {
   }
 
   /** A store write whose failure fails the run; resolves to whether it was made. */
+  /**
+   * Refuses the transaction's writes unless the run is still ours and running (and holds it until
+   * they commit): after a pause longer than this instance's lease another instance may have failed
+   * the run, closed its tool calls and started the next turn; this run must not write after that.
+   */
+  private async fence(tx: Store): Promise<void> {
+    if (await tx.holdRun(this.o.runId, this.o.ownerId)) return;
+    throw new ServiceError('conflict', `run ${this.o.runId} is no longer running under this instance (${this.o.ownerId}): another instance ended it, so its writes are dropped`);
+  }
+
   private async attempt(what: string, fn: () => Promise<unknown>): Promise<boolean> {
     try {
       await fn();

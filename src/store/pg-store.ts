@@ -363,6 +363,12 @@ export class PgStore implements Store {
     return rows.map((r) => r.id);
   }
 
+  async holdRun(runId: string, ownerId: string): Promise<boolean> {
+    // FOR SHARE: a sweeper's `UPDATE … SET status = 'failed'` waits for the transaction holding it.
+    const rows = await this.rows<{ id: string }>(`SELECT id FROM runs WHERE id = $1 AND status = 'running' AND owner_id = $2 FOR SHARE`, [runId, ownerId]);
+    return rows.length > 0;
+  }
+
   async requestCancel(runId: string): Promise<boolean> {
     // The first request's time stays: a repeated cancel is no news.
     const n = await this.changed(

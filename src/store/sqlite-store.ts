@@ -112,6 +112,7 @@ interface Statements {
   releaseOrphanedAgents: Stmt<[string]>;
   runningOwners: Stmt<[], { owner_id: string | null }>;
   requestCancel: Stmt<[string, string]>;
+  holdRun: Stmt<[string, string], { id: string }>;
   renewLease: Stmt<[string, string]>;
   cancelsOf: Stmt<[string], { id: string }>;
   claimSetting: Stmt<[string, string]>;
@@ -416,6 +417,11 @@ class SqliteConnection implements SyncStore {
     return this.stmts.requestCancel.run(now(), runId).changes > 0;
   }
 
+  /** A transaction here is `BEGIN IMMEDIATE`: nobody else writes until it ends, so a read holds. */
+  holdRun(runId: string, ownerId: string): boolean {
+    return this.stmts.holdRun.get(runId, ownerId) !== undefined;
+  }
+
   // instance leases
 
   renewLease(instanceId: string, leaseUntil: string): string[] {
@@ -644,6 +650,7 @@ class SqliteView implements Store {
   failInterruptedRuns(reason: string, ownerId: string | null) { return this.run(() => this.conn.failInterruptedRuns(reason, ownerId)); }
   runningOwners() { return this.run(() => this.conn.runningOwners()); }
   requestCancel(runId: string) { return this.run(() => this.conn.requestCancel(runId)); }
+  holdRun(runId: string, ownerId: string) { return this.run(() => this.conn.holdRun(runId, ownerId)); }
   renewLease(instanceId: string, leaseUntil: string) { return this.run(() => this.conn.renewLease(instanceId, leaseUntil)); }
   claimSetting(key: string, value: string) { return this.run(() => this.conn.claimSetting(key, value)); }
   expiredOwners(at: string) { return this.run(() => this.conn.expiredOwners(at)); }
@@ -885,6 +892,7 @@ function prepareStatements(db: Database.Database): Statements {
          WHERE state = 'running' AND (active_run_id IS NULL OR active_run_id NOT IN (SELECT id FROM runs WHERE status = 'running'))`,
     ),
     runningOwners: db.prepare<[], { owner_id: string | null }>(`SELECT DISTINCT owner_id FROM runs WHERE status = 'running'`),
+    holdRun: db.prepare<[string, string], { id: string }>(`SELECT id FROM runs WHERE id = ? AND status = 'running' AND owner_id = ?`),
     requestCancel: db.prepare<[string, string]>(
       `UPDATE runs SET cancel_requested_at = COALESCE(cancel_requested_at, ?) WHERE id = ? AND status = 'running'`,
     ),

@@ -244,6 +244,13 @@ export interface Store {
   runningOwners(): Promise<Array<string | null>>;
   /** Records that a cancel was asked for while the run is `running`; false when it is not. */
   requestCancel(runId: string): Promise<boolean>;
+  /**
+   * The fence of a run's own writes: true while the run is `running` under `ownerId`. Inside a
+   * transaction it also holds the run's row until the transaction ends (PostgreSQL: FOR SHARE), so
+   * an instance failing the run as lost waits for those writes. An owner whose lease lapsed (a
+   * long pause) then writes nothing into a history another instance has closed and moved on from.
+   */
+  holdRun(runId: string, ownerId: string): Promise<boolean>;
 
   /**
    * An instance's lease: inserted or renewed until `leaseUntil` (ISO 8601). Answers the ids of its

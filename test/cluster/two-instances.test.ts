@@ -218,6 +218,37 @@ describe('two instances on PostgreSQL + Redis', () => {
     expect(ofType(await b.runFrames(next), 'stop_reason')).toEqual([expect.objectContaining({ stop_reason: 'end_turn' })]);
   });
 
+  it('an owner paused past its lease (SIGSTOP): B fails its run and takes the next turn; resumed, the owner writes nothing into that history', async () => {
+    const D = await instance('d');
+    const id = await agent(D.url);
+    const d = await client(D);
+    // The model (D's built-in server) answers only after the pause: the paused run's step ends after B moved on.
+    const runId = await d.start(id, '#stall 11000\nan answer from a paused instance');
+    D.child.kill('SIGSTOP');
+    try {
+      const failed = await runStatus(B.url, runId, (s) => s !== 'running', 20_000);
+      expect(failed).toMatchObject({ status: 'failed', stop_reason: 'error' });
+      const b = await client(B);
+      const next = await b.start(id, '#tokens 5\nthe turn after');
+      expect(ofType(await b.runFrames(next), 'stop_reason')).toEqual([expect.objectContaining({ stop_reason: 'end_turn' })]);
+    } finally {
+      D.child.kill('SIGCONT');
+    }
+    // Resumed, D's run gets its answer, ends locally, and its writes were refused (fenced).
+    const local = lettaFrames(await d.runFrames(runId, 20_000));
+    expect(ofType(local, 'stop_reason')).toEqual([expect.objectContaining({ stop_reason: 'error' })]);
+    const run = await runStatus(B.url, runId, () => true);
+    expect(run).toMatchObject({ status: 'failed', stop_reason: 'error' });
+    expect(String(run.error)).toMatch(/instance .* was lost/);
+    const messages = (await http(B.url, `/v1/agents/${id}/messages?order=asc&limit=100`)).body as unknown as Json[];
+    expect(messages.filter((m) => m.run_id === runId).map((m) => m.message_type)).toEqual(['user_message']);
+    expect(messages.at(-1)).toMatchObject({ message_type: 'assistant_message' });
+    expect(messages.at(-1)?.run_id).not.toBe(runId);
+    // And the agent still takes turns on D.
+    const after = await d.start(id, '#tokens 5\nstill there?');
+    expect(ofType(await d.runFrames(after), 'stop_reason')).toEqual([expect.objectContaining({ stop_reason: 'end_turn' })]);
+  }, 60_000);
+
   it('a background run on A resumed from B with starting_after: no gap, no repeat', async () => {
     const id = await agent(A.url);
     const res = await fetch(`${A.url}/v1/agents/${id}/messages/stream`, {

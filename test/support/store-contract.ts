@@ -314,6 +314,32 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
         await s.dropLease('never-there');
       });
 
+      it('holdRun: true only while the run is running under that owner; a sweep of the owner waits for a transaction holding it', async () => {
+        const s = await store();
+        await s.createAgent(agent('a1'));
+        await runningRun(s, 'r1', 'me');
+        expect(await s.holdRun('r1', 'me')).toBe(true);
+        expect(await s.holdRun('r1', 'other')).toBe(false);
+        expect(await s.holdRun('ghost', 'me')).toBe(false);
+        const b = await sibling(s);
+        const order: string[] = [];
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        const writes = s.transaction(async (tx) => {
+          expect(await tx.holdRun('r1', 'me')).toBe(true);
+          await tx.appendHistory('a1', 'r1', [{ role: 'assistant', content: [{ type: 'text', text: 'written under the hold' }] }]);
+          await held;
+        }).then(() => order.push('writes committed'));
+        await new Promise((r) => setTimeout(r, 50)); // the hold is taken
+        const sweep = b.failInterruptedRuns('gone', 'me').then((ids) => (order.push('swept'), ids));
+        await new Promise((r) => setTimeout(r, 100));
+        release();
+        await writes;
+        expect(await sweep).toEqual(['r1']);
+        expect(order).toEqual(['writes committed', 'swept']);
+        expect(await s.holdRun('r1', 'me')).toBe(false);
+      });
+
       it('renewLease answers the owner\'s running runs asked to cancel; claimSetting keeps the first value', async () => {
         const s = await store();
         await s.createAgent(agent('a1'));
