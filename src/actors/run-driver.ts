@@ -379,7 +379,6 @@ export class RunDriver implements RunIO {
     await this.journal.settled();
   }
 
-  /** A store write whose failure fails the run; resolves to whether it was made. */
   /**
    * Refuses the transaction's writes unless the run is still ours and running (and holds it until
    * they commit): after a pause longer than this instance's lease another instance may have failed
@@ -390,6 +389,7 @@ export class RunDriver implements RunIO {
     throw new ServiceError('conflict', `run ${this.o.runId} is no longer running under this instance (${this.o.ownerId}): another instance ended it, so its writes are dropped`);
   }
 
+  /** A store write whose failure fails the run; resolves to whether it was made. */
   private async attempt(what: string, fn: () => Promise<unknown>): Promise<boolean> {
     try {
       await fn();
