@@ -169,8 +169,7 @@ export class RunDriver implements RunIO {
       // Messages and the assistant turn together, or neither: the history never names a tool call
       // whose step was not stored.
       const stored = await this.attempt('storing the step', () =>
-        this.o.store.transaction(async (tx) => {
-          await this.fence(tx);
+        this.fenced(async (tx) => {
           if (messages.length) await tx.appendMessages(this.o.runId, this.o.agent.id, messages);
           if (blocks.length) await tx.appendHistory(this.o.agent.id, this.o.runId, [{ role: 'assistant', content: blocks }]);
         }),
@@ -251,7 +250,7 @@ export class RunDriver implements RunIO {
       }
       await this.recordToolResult(call.id, status, output);
     }
-    await this.flushToolResults(this.o.store);
+    await this.flushToolResults();
     return { endsTurn };
   }
 
@@ -260,12 +259,7 @@ export class RunDriver implements RunIO {
     this.journal.flush();
     // In the tool phase a refused write rejects the phase: the run fails.
     if (frame) {
-      await this.mustStore('storing a tool return', () =>
-        this.o.store.transaction(async (tx) => {
-          await this.fence(tx);
-          await tx.appendMessages(this.o.runId, this.o.agent.id, [frame]);
-        }),
-      );
+      await this.mustStore('storing a tool return', () => this.fenced((tx) => tx.appendMessages(this.o.runId, this.o.agent.id, [frame])));
     }
   }
 
@@ -284,16 +278,15 @@ export class RunDriver implements RunIO {
   }
 
 
-  /** The tool results go to the history as one user turn; kept for another try if the store refuses. */
-  private async flushToolResults(store: Store): Promise<void> {
+  /**
+   * The tool results go to the history as one user turn; kept for another try if the store
+   * refuses. `fencedTx`: a transaction of `fenced` to join (the run's end), else one of its own.
+   */
+  private async flushToolResults(fencedTx?: Store): Promise<void> {
     if (this.toolResults.length === 0) return;
     const content = this.toolResults;
-    await this.mustStore('storing tool results', () =>
-      store.transaction(async (tx) => {
-        await this.fence(tx); // inside the run's end transaction already: joins it
-        await tx.appendHistory(this.o.agent.id, this.o.runId, [{ role: 'user', content }]);
-      }),
-    );
+    const write = (tx: Store) => tx.appendHistory(this.o.agent.id, this.o.runId, [{ role: 'user', content }]);
+    await this.mustStore('storing tool results', () => (fencedTx ? write(fencedTx) : this.fenced(write)));
     this.toolResults = [];
   }
 
@@ -338,8 +331,7 @@ export class RunDriver implements RunIO {
     // One write for all of them.
     if (returns.length || this.toolResults.length) {
       await this.attempt('storing tool results', () =>
-        this.o.store.transaction(async (tx) => {
-          await this.fence(tx);
+        this.fenced(async (tx) => {
           if (returns.length) await tx.appendMessages(this.o.runId, this.o.agent.id, returns);
           await this.flushToolResults(tx);
         }),
@@ -380,13 +372,17 @@ export class RunDriver implements RunIO {
   }
 
   /**
-   * Refuses the transaction's writes unless the run is still ours and running (and holds it until
+   * The run's own writes, in one transaction, refused unless the run is still ours and running (and holds it until
    * they commit): after a pause longer than this instance's lease another instance may have failed
    * the run, closed its tool calls and started the next turn; this run must not write after that.
    */
-  private async fence(tx: Store): Promise<void> {
-    if (await tx.holdRun(this.o.runId, this.o.ownerId)) return;
-    throw new ServiceError('conflict', `run ${this.o.runId} is no longer running under this instance (${this.o.ownerId}): another instance ended it, so its writes are dropped`);
+  private fenced(write: (tx: Store) => Promise<void>): Promise<void> {
+    return this.o.store.transaction(async (tx) => {
+      if (!(await tx.holdRun(this.o.runId, this.o.ownerId))) {
+        throw new ServiceError('conflict', `run ${this.o.runId} is no longer running under this instance (${this.o.ownerId}): another instance ended it, so its writes are dropped`);
+      }
+      await write(tx);
+    });
   }
 
   /** A store write whose failure fails the run; resolves to whether it was made. */
