@@ -1,4 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import { regroupFramesSql } from './frame-batches.js';
 
 /**
  * Schema migrations of the embedded SQLite store. The file's `PRAGMA user_version` is the number
@@ -187,6 +188,25 @@ export const MIGRATIONS: readonly Migration[] = [
           key   TEXT PRIMARY KEY,
           value TEXT NOT NULL
         );
+      `);
+    },
+  },
+  {
+    version: 8,
+    description: 'run_frame_batches: the journaled frames one row per batch (their JSON texts joined by newlines), not one per frame; run_frames regrouped',
+    up(db) {
+      // A rowid table, not WITHOUT ROWID: a batch is tens of kilobytes, and a WITHOUT ROWID
+      // b-tree keeps rows in its interior pages (SQLite advises it for rows under ~1/20 page).
+      db.exec(`
+        CREATE TABLE run_frame_batches (
+          run_id    TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+          first_seq INTEGER NOT NULL,                       -- the first frame's seq_id
+          last_seq  INTEGER NOT NULL,                       -- the last one's: the seqs between are all here
+          json      TEXT NOT NULL,                          -- the frames as sent, joined by newlines
+          PRIMARY KEY (run_id, first_seq)
+        );
+        ${regroupFramesSql("group_concat(json, char(10) ORDER BY seq)")};
+        DROP TABLE run_frames;
       `);
     },
   },

@@ -1,4 +1,5 @@
 import type { ClientBase } from 'pg';
+import { regroupFramesSql } from './frame-batches.js';
 
 /**
  * Schema migrations of the PostgreSQL store, recorded one row per version in `schema_migrations`.
@@ -144,6 +145,21 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
       );
+    `,
+  },
+  {
+    version: 2,
+    description: 'run_frame_batches: the journaled frames one row per batch (their JSON texts joined by newlines), not one per frame; run_frames regrouped',
+    sql: `
+      CREATE TABLE run_frame_batches (
+        run_id    TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        first_seq INTEGER NOT NULL,
+        last_seq  INTEGER NOT NULL,
+        json      TEXT NOT NULL,
+        PRIMARY KEY (run_id, first_seq)
+      );
+      ${regroupFramesSql("string_agg(json, E'\\n' ORDER BY seq)")};
+      DROP TABLE run_frames;
     `,
   },
 ];

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { LettaMessage, RunStatus, StopReasonType } from '../letta/frames.js';
+import { batchText, consecutiveRuns, uncovered, unpackBatches, type ConsecutiveFrames, type FrameBatchRow, type SeqRange } from './frame-batches.js';
 import { SchemaTooNewError, migratePg } from './pg-migrations.js';
 import { WriteCoalescer } from './write-coalescer.js';
 import {
@@ -103,6 +104,50 @@ interface JournalWrite {
   runId: string;
   frames: readonly StoredFrame[];
   transitions: readonly RunTransition[];
+}
+
+/** One row of run_frame_batches to write: seqs first … last of `frames`. */
+interface BatchRow extends SeqRange {
+  runId: string;
+  frames: ConsecutiveFrames;
+}
+
+/**
+ * The batch rows of these writes, in order. A seq that two of them write (one statement does not
+ * see its own rows) goes with the first, as it would have were they written one after the other.
+ */
+function batchRows(writes: readonly JournalWrite[]): BatchRow[] {
+  const rows: BatchRow[] = [];
+  const claimed = new Map<string, SeqRange[]>();
+  for (const w of writes) {
+    if (w.frames.length === 0) continue;
+    let mine = claimed.get(w.runId);
+    if (!mine) claimed.set(w.runId, (mine = []));
+    for (const run of consecutiveRuns(w.frames)) {
+      const free = mine.length === 0 ? [run] : uncovered(run.first, run.last, mine);
+      for (const f of free) {
+        rows.push({ runId: w.runId, first: f.first, last: f.last, frames: run });
+        mine.push({ first: f.first, last: f.last });
+      }
+    }
+  }
+  return rows;
+}
+
+/**
+ * Inserts the batch rows given as four arrays (run ids, first and last seqs, texts) whose seqs no
+ * row of their run holds yet, and returns the ones inserted. Two index seeks per row: no row
+ * starts within it, and the row before it ends before it (rows do not overlap).
+ */
+function insertFreeBatchesSql(runIds: string, firsts: string, lasts: string, texts: string): string {
+  return `INSERT INTO run_frame_batches (run_id, first_seq, last_seq, json)
+    SELECT b.run_id, b.first_seq, b.last_seq, b.json
+      FROM unnest(${runIds}::text[], ${firsts}::int[], ${lasts}::int[], ${texts}::text[]) AS b(run_id, first_seq, last_seq, json)
+     WHERE NOT EXISTS (SELECT 1 FROM run_frame_batches x WHERE x.run_id = b.run_id AND x.first_seq BETWEEN b.first_seq AND b.last_seq)
+       AND NOT EXISTS (SELECT 1 FROM (SELECT x.last_seq FROM run_frame_batches x WHERE x.run_id = b.run_id AND x.first_seq < b.first_seq ORDER BY x.first_seq DESC LIMIT 1) prev
+                        WHERE prev.last_seq >= b.first_seq)
+    ON CONFLICT (run_id, first_seq) DO NOTHING
+    RETURNING run_id, first_seq`;
 }
 
 /** A run's record as this store returns it: `ownerId` and `cancelRequestedAt` null, not left out, while NULL. */
@@ -624,20 +669,23 @@ export class PgStore implements Store {
   }
 
   async listRunFrames(runId: string): Promise<StoredFrame[]> {
-    return this.rows<StoredFrame>('SELECT seq, json FROM run_frames WHERE run_id = $1 ORDER BY seq', [runId]);
+    return unpackBatches(runId, await this.rows<FrameBatchRow>('SELECT first_seq, last_seq, json FROM run_frame_batches WHERE run_id = $1 ORDER BY first_seq', [runId]));
   }
 
   async deleteRunFrames(runId: string): Promise<void> {
-    await this.db.query('DELETE FROM run_frames WHERE run_id = $1', [runId]);
+    await this.db.query('DELETE FROM run_frame_batches WHERE run_id = $1', [runId]);
   }
 
   async pruneRunFrames(endedBefore: string): Promise<number> {
-    return this.changed(
-      `DELETE FROM run_frames WHERE run_id IN (
-         SELECT id FROM runs WHERE status <> 'running' AND completed_at IS NOT NULL AND completed_at < $1
-       )`,
+    const [row] = await this.rows<{ n: number }>(
+      `WITH gone AS (
+         DELETE FROM run_frame_batches WHERE run_id IN (
+           SELECT id FROM runs WHERE status <> 'running' AND completed_at IS NOT NULL AND completed_at < $1
+         ) RETURNING last_seq - first_seq + 1 AS n
+       ) SELECT coalesce(sum(n), 0)::int AS n FROM gone`,
       [endedBefore],
     );
+    return row?.n ?? 0;
   }
 
   // transitions
@@ -655,19 +703,16 @@ export class PgStore implements Store {
     return this.journal ? this.journal.submit(w) : this.writeJournal([w], this.db);
   }
 
-  /** Frames and transitions of any runs in one statement (idempotent per (run, seq): the first write stays). */
+  /**
+   * Frames and transitions of any runs in one statement (idempotent per (run, seq): the first write
+   * stays). Frames go as one row per batch; a batch that some stored row overlaps (a replay) is
+   * written after, as the parts of it no row holds (`writeUncovered`).
+   */
   private async writeJournal(writes: readonly JournalWrite[], db: Queryable): Promise<void> {
-    const frames = writes.flatMap((w) => w.frames.map((f) => [w.runId, f] as const));
+    const batches = batchRows(writes);
     const transitions = writes.flatMap((w) => w.transitions.map((t) => [w.runId, t] as const));
     const { values, p } = params();
     const inserts: string[] = [];
-    if (frames.length > 0) {
-      inserts.push(
-        `INSERT INTO run_frames (run_id, seq, json)
-         SELECT * FROM unnest(${p(frames.map(([r]) => r))}::text[], ${p(frames.map(([, f]) => f.seq))}::int[], ${p(frames.map(([, f]) => f.json))}::text[])
-         ON CONFLICT (run_id, seq) DO NOTHING`,
-      );
-    }
     if (transitions.length > 0) {
       const col = <V extends string | number | null>(f: (t: RunTransition) => V) => transitions.map(([, t]) => f(t));
       inserts.push(
@@ -677,9 +722,45 @@ export class PgStore implements Store {
          ON CONFLICT (run_id, seq) DO NOTHING`,
       );
     }
+    if (batches.length > 0) {
+      inserts.push(
+        insertFreeBatchesSql(
+          p(batches.map((b) => b.runId)),
+          p(batches.map((b) => b.first)),
+          p(batches.map((b) => b.last)),
+          p(batches.map((b) => batchText(b.frames, b.first, b.last))),
+        ),
+      );
+    }
     if (inserts.length === 0) return;
     // Both tables in one round trip: a data-modifying WITH runs to completion whether or not it is read.
-    await db.query(inserts.length === 1 ? inserts[0]! : `WITH f AS (${inserts[0]}) ${inserts[1]}`, values);
+    const result = await db.query<{ run_id: string; first_seq: number }>(inserts.length === 1 ? inserts[0]! : `WITH t AS (${inserts[0]}) ${inserts[1]}`, values);
+    if (batches.length === 0 || result.rows.length === batches.length) return;
+    const inserted = new Set(result.rows.map((r) => `${r.first_seq} ${r.run_id}`));
+    for (const b of batches) if (!inserted.has(`${b.first} ${b.runId}`)) await this.writeUncovered(b, db);
+  }
+
+  /**
+   * The parts of a batch that no stored row holds. Again while another writer of the run (a
+   * recoverer, or the owner it took the run from) stores an overlapping row meanwhile: each time
+   * round fewer seqs are left, so it ends.
+   */
+  private async writeUncovered(batch: BatchRow, db: Queryable): Promise<void> {
+    for (;;) {
+      const taken = await db.query<SeqRange>(
+        'SELECT first_seq AS first, last_seq AS last FROM run_frame_batches WHERE run_id = $1 AND first_seq <= $2 AND last_seq >= $3',
+        [batch.runId, batch.last, batch.first],
+      );
+      const free = uncovered(batch.first, batch.last, taken.rows);
+      if (free.length === 0) return;
+      const inserted = await db.query(insertFreeBatchesSql('$1', '$2', '$3', '$4'), [
+        free.map(() => batch.runId),
+        free.map((f) => f.first),
+        free.map((f) => f.last),
+        free.map((f) => batchText(batch.frames, f.first, f.last)),
+      ]);
+      if (inserted.rows.length === free.length) return;
+    }
   }
 
   async listRunTransitions(runId: string): Promise<RunTransition[]> {

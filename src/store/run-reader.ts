@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { LettaMessage } from '../letta/frames.js';
+import { unpackBatches, type FrameBatchRow } from './frame-batches.js';
 import { transitionFromRow } from './records.js';
-import { LIST_TRANSITIONS_SQL, SQLITE_FILE_NAME } from './sqlite-store.js';
+import { LIST_FRAME_BATCHES_SQL, LIST_TRANSITIONS_SQL, SQLITE_FILE_NAME } from './sqlite-store.js';
 import type { RunTransition, StoredFrame } from './types.js';
 
 /** A run as `replay-run` prints it. */
@@ -57,7 +58,9 @@ export class RunReader {
   /** The journaled frames (kept for the grace period after the run ended). */
   frames(runId: string): StoredFrame[] {
     if (this.version < 2) return [];
-    return this.db.prepare<[string], StoredFrame>('SELECT seq, json FROM run_frames WHERE run_id = ? ORDER BY seq').all(runId);
+    // Not migrated here: a file older than v8 still has one row per frame.
+    if (this.version < 8) return this.db.prepare<[string], StoredFrame>('SELECT seq, json FROM run_frames WHERE run_id = ? ORDER BY seq').all(runId);
+    return unpackBatches(runId, this.db.prepare<[string], FrameBatchRow>(LIST_FRAME_BATCHES_SQL).all(runId));
   }
 
   messages(runId: string): LettaMessage[] {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { LettaMessage, RunStatus, StopReasonType } from '../letta/frames.js';
 import { FifoLock } from './fifo-lock.js';
+import { batchText, consecutiveRuns, uncovered, unpackBatches, type ConsecutiveFrames, type FrameBatchRow, type SeqRange } from './frame-batches.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import {
   BLOCK_COLS,
@@ -129,13 +130,23 @@ interface Statements {
   getHistory: Stmt<[string, string | null], HistoryRow>;
   lastHistory: Stmt<[string, string | null], HistoryRow>;
 
-  insertFrame: Stmt<[string, number, string]>;
-  listFrames: Stmt<[string], StoredFrame>;
-  deleteFrames: Stmt<[string]>;
-  pruneFrames: Stmt<[string]>;
+  insertBatchIfFree: Stmt<[BatchParams]>;
+  insertBatch: Stmt<[BatchParams]>;
+  overlappingBatches: Stmt<[string, number, number], SeqRange>;
+  listBatches: Stmt<[string], FrameBatchRow>;
+  deleteBatches: Stmt<[string], { n: number }>;
+  pruneBatches: Stmt<[string], { n: number }>;
 
   insertTransition: Stmt<[TransitionRow & { run_id: string }]>;
   listTransitions: Stmt<[string], TransitionRow>;
+}
+
+/** One row of run_frame_batches. */
+interface BatchParams {
+  run_id: string;
+  first: number;
+  last: number;
+  json: string;
 }
 
 /** A compare-and-set of a conversation's turn state: `from_*` is what it must be, the rest what it becomes. */
@@ -149,6 +160,9 @@ interface CasParams {
   pending_tool_calls: string;
   updated_at: string;
 }
+
+/** A run's frame batches, for `unpackBatches` (and readers that open the file themselves). */
+export const LIST_FRAME_BATCHES_SQL = 'SELECT first_seq, last_seq, json FROM run_frame_batches WHERE run_id = ? ORDER BY first_seq';
 
 /** The columns of run_transitions, for readers that open the file themselves (`replay-run`). */
 export const LIST_TRANSITIONS_SQL = 'SELECT seq, at, run_state, step_state, seq_id FROM run_transitions WHERE run_id = ? ORDER BY seq';
@@ -165,7 +179,7 @@ class SqliteConnection implements SyncStore {
   private readonly appendMessagesTx: (runId: string, agentId: string, messages: readonly LettaMessage[]) => void;
   private readonly appendHistoryTx: (agentId: string, runId: string, turns: readonly HistoryTurn[]) => void;
   private readonly failInterruptedTx: (reason: string, ownerId: string | null) => string[];
-  private readonly appendFramesTx: (runId: string, frames: readonly StoredFrame[]) => void;
+  private readonly appendFramesTx: { immediate: (runId: string, runs: readonly ConsecutiveFrames[]) => void };
   private readonly appendTransitionsTx: (runId: string, transitions: readonly RunTransition[]) => void;
   private readonly startUserTurnTx: (start: UserTurnStart) => boolean;
 
@@ -199,8 +213,11 @@ class SqliteConnection implements SyncStore {
         s.insertHistory.run(agentId, runId, turn.role, JSON.stringify(turn.content), runId);
       }
     });
-    this.appendFramesTx = this.db.transaction((runId: string, frames: readonly StoredFrame[]) => {
-      for (const f of frames) s.insertFrame.run(runId, f.seq, f.json);
+    // Under the write lock (immediate): what it reads of the run's rows holds until it writes.
+    this.appendFramesTx = this.db.transaction((runId: string, runs: readonly ConsecutiveFrames[]) => {
+      for (const run of runs) {
+        for (const free of uncovered(run.first, run.last, s.overlappingBatches.all(runId, run.last, run.first))) s.insertBatch.run({ run_id: runId, first: free.first, last: free.last, json: batchText(run, free.first, free.last) });
+      }
     });
     this.appendTransitionsTx = this.db.transaction((runId: string, transitions: readonly RunTransition[]) => {
       for (const t of transitions) s.insertTransition.run({ run_id: runId, seq: t.seq, at: t.at, run_state: t.run, step_state: t.step, seq_id: t.seqId });
@@ -570,21 +587,29 @@ class SqliteConnection implements SyncStore {
 
   // frames
 
+  /**
+   * The journal's batch (consecutive seqs after the run's last row) is one statement, autocommit:
+   * the row goes in unless a row of the run holds one of its seqs. Else (a replay of frames partly
+   * stored, or a write with gaps) only the seqs no row holds, in a transaction.
+   */
   appendRunFrames(runId: string, frames: readonly StoredFrame[]): void {
-    if (frames.length === 0) return;
-    this.appendFramesTx(runId, frames);
+    const runs = consecutiveRuns(frames);
+    if (runs.length === 0) return;
+    const [only] = runs as [ConsecutiveFrames];
+    if (runs.length === 1 && this.stmts.insertBatchIfFree.run({ run_id: runId, first: only.first, last: only.last, json: batchText(only) }).changes === 1) return;
+    this.appendFramesTx.immediate(runId, runs);
   }
 
   listRunFrames(runId: string): StoredFrame[] {
-    return this.stmts.listFrames.all(runId);
+    return unpackBatches(runId, this.stmts.listBatches.all(runId));
   }
 
   deleteRunFrames(runId: string): void {
-    this.stmts.deleteFrames.run(runId);
+    this.stmts.deleteBatches.all(runId);
   }
 
   pruneRunFrames(endedBefore: string): number {
-    return this.stmts.pruneFrames.run(endedBefore).changes;
+    return this.stmts.pruneBatches.all(endedBefore).reduce((sum, r) => sum + r.n, 0);
   }
 
   // transitions
@@ -936,13 +961,25 @@ function prepareStatements(db: Database.Database): Statements {
       'SELECT position, role, content FROM history WHERE agent_id = ? AND conversation_id IS ? ORDER BY position DESC LIMIT 1',
     ),
 
-    insertFrame: db.prepare<[string, number, string]>('INSERT OR IGNORE INTO run_frames (run_id, seq, json) VALUES (?, ?, ?)'),
-    listFrames: db.prepare<[string], StoredFrame>('SELECT seq, json FROM run_frames WHERE run_id = ? ORDER BY seq'),
-    deleteFrames: db.prepare<[string]>('DELETE FROM run_frames WHERE run_id = ?'),
-    pruneFrames: db.prepare<[string]>(
-      `DELETE FROM run_frames WHERE run_id IN (
+    // Two index seeks, not a scan of the run's rows: no row starts within the batch, and the row
+    // before it (rows do not overlap) ends before it.
+    insertBatchIfFree: db.prepare<[BatchParams]>(
+      `INSERT INTO run_frame_batches (run_id, first_seq, last_seq, json)
+       SELECT @run_id, @first, @last, @json
+        WHERE NOT EXISTS (SELECT 1 FROM run_frame_batches WHERE run_id = @run_id AND first_seq BETWEEN @first AND @last)
+          AND NOT EXISTS (SELECT 1 FROM (SELECT last_seq FROM run_frame_batches WHERE run_id = @run_id AND first_seq < @first ORDER BY first_seq DESC LIMIT 1)
+                           WHERE last_seq >= @first)`,
+    ),
+    insertBatch: db.prepare<[BatchParams]>('INSERT INTO run_frame_batches (run_id, first_seq, last_seq, json) VALUES (@run_id, @first, @last, @json)'),
+    overlappingBatches: db.prepare<[string, number, number], SeqRange>(
+      'SELECT first_seq AS first, last_seq AS last FROM run_frame_batches WHERE run_id = ? AND first_seq <= ? AND last_seq >= ? ORDER BY first_seq',
+    ),
+    listBatches: db.prepare<[string], FrameBatchRow>(LIST_FRAME_BATCHES_SQL),
+    deleteBatches: db.prepare<[string], { n: number }>('DELETE FROM run_frame_batches WHERE run_id = ? RETURNING last_seq - first_seq + 1 AS n'),
+    pruneBatches: db.prepare<[string], { n: number }>(
+      `DELETE FROM run_frame_batches WHERE run_id IN (
          SELECT id FROM runs WHERE status <> 'running' AND completed_at IS NOT NULL AND completed_at < ?
-       )`,
+       ) RETURNING last_seq - first_seq + 1 AS n`,
     ),
 
     insertTransition: db.prepare<[TransitionRow & { run_id: string }]>(
