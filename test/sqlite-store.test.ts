@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LettaMessage } from '../src/letta/frames.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../src/store/migrations.js';
+import { RunReader } from '../src/store/run-reader.js';
 import { SQLITE_FILE_NAME, SqliteStore, StoreError, openSqliteStore } from '../src/store/sqlite-store.js';
 import type { AgentRecord, AgentState, HistoryTurn, PendingToolCall, RunRecord, Store, UsageTotals } from '../src/store/types.js';
 
@@ -466,6 +467,56 @@ describe('SqliteStore', () => {
     expect(await s.getHistory('agent-a')).toEqual([{ role: 'user', content: [{ type: 'text', text: 'old' }] }]);
     expect((await s.listRuns('agent-a', 10, null)).map((r) => r.id)).toEqual(['run-1']);
     expect(await s.getRun('run-1')).not.toHaveProperty('conversationId');
+  });
+
+  it('migration 8: a version 7 file\'s frames (one row per frame) are read back the same, by the store and by replay-run\'s reader', async () => {
+    const dbFile = path.join(dir, SQLITE_FILE_NAME);
+    const old = new Database(dbFile);
+    for (const m of MIGRATIONS.filter((x) => x.version <= 7)) m.up(old);
+    old.pragma('user_version = 7');
+    old.prepare(`INSERT INTO agents (id, name, model, system, tools, requires_approval_tools, interface_mode, max_steps, state, active_run_id, pending_tool_calls, created_at, updated_at)
+      VALUES ('agent-a', 'a', 'm', 's', '[]', '[]', 'simple', 10, 'idle', NULL, '[]', '2025-01-01', '2025-01-01')`).run();
+    const insertRun = old.prepare(`INSERT INTO runs (id, agent_id, status, created_at, completed_at) VALUES (?, 'agent-a', 'completed', '2025-01-01', '2025-01-01')`);
+    const insertFrame = old.prepare('INSERT INTO run_frames (run_id, seq, json) VALUES (?, ?, ?)');
+    const frame = (runId: string, seq: number) => ({ seq, json: JSON.stringify({ message_type: 'assistant_message', content: `${runId} #${seq}\n`, seq_id: seq }) });
+    // run-1: 600 frames (more than one batch's worth) and a gap; run-2: one frame; run-3: none
+    const want: Record<string, Array<{ seq: number; json: string }>> = {
+      'run-1': [...Array.from({ length: 600 }, (_, i) => frame('run-1', i + 1)), frame('run-1', 700), frame('run-1', 701)],
+      'run-2': [frame('run-2', 1)],
+      'run-3': [],
+    };
+    old.transaction(() => {
+      for (const [runId, frames] of Object.entries(want)) {
+        insertRun.run(runId);
+        for (const f of [...frames].reverse()) insertFrame.run(runId, f.seq, f.json);
+      }
+    })();
+    old.close();
+    const before = new RunReader(dir);
+    expect(before.frames('run-1')).toEqual(want['run-1']);
+    before.close();
+
+    file = dbFile;
+    const s = store();
+    for (const [runId, frames] of Object.entries(want)) expect(await s.listRunFrames(runId)).toEqual(frames);
+    const check = new Database(dbFile, { readonly: true });
+    // regrouped: 1..256, 257..512, 513..600, 700..701, 1..1
+    expect(check.prepare('SELECT run_id, first_seq, last_seq FROM run_frame_batches ORDER BY run_id, first_seq').all()).toEqual([
+      { run_id: 'run-1', first_seq: 1, last_seq: 256 },
+      { run_id: 'run-1', first_seq: 257, last_seq: 512 },
+      { run_id: 'run-1', first_seq: 513, last_seq: 600 },
+      { run_id: 'run-1', first_seq: 700, last_seq: 701 },
+      { run_id: 'run-2', first_seq: 1, last_seq: 1 },
+    ]);
+    expect(check.prepare(`SELECT name FROM sqlite_master WHERE name = 'run_frames'`).all()).toEqual([]);
+    check.close();
+    const after = new RunReader(dir);
+    expect(after.frames('run-1')).toEqual(want['run-1']);
+    after.close();
+    // the regrouped rows behave as written by this version: a replay fills the gap only, counts are per frame
+    await s.appendRunFrames('run-1', Array.from({ length: 701 }, (_, i) => ({ seq: i + 1, json: '{"replayed":true}' })));
+    expect((await s.listRunFrames('run-1')).filter((f) => f.json === '{"replayed":true}').map((f) => f.seq)).toEqual(Array.from({ length: 99 }, (_, i) => 601 + i));
+    expect(await s.pruneRunFrames('2999-01-01T00:00:00.000Z')).toBe(702);
   });
 
   it('conversations: their own history, messages, runs and turn state; deleted with what they hold', async () => {

@@ -80,6 +80,78 @@ describe('PgStore (postgres only)', () => {
     expect(left.rows).toEqual([{ t: null, m: null }]);
   });
 
+  it('migration 2: the frames of a version 1 database (one row per frame) are read back the same, regrouped as batches', async () => {
+    const url = await freshSchema(db.url);
+    const frame = (runId: string, seq: number) => ({ seq, json: JSON.stringify({ message_type: 'assistant_message', content: `${runId} #${seq}\n`, seq_id: seq }) });
+    const want: Record<string, Array<{ seq: number; json: string }>> = {
+      'run-1': [...Array.from({ length: 600 }, (_, i) => frame('run-1', i + 1)), frame('run-1', 700), frame('run-1', 701)],
+      'run-2': [frame('run-2', 1)],
+      'run-3': [],
+    };
+    await withClient(url, async (c) => {
+      await migratePg(c, PG_MIGRATIONS.filter((m) => m.version <= 1));
+      await c.query(`INSERT INTO agents (id, name, model, system, tools, requires_approval_tools, interface_mode, max_steps, state, pending_tool_calls, created_at, updated_at)
+        VALUES ('agent-a', 'a', 'm', 's', '[]', '[]', 'simple', 10, 'idle', '[]', '2025-01-01', '2025-01-01')`);
+      for (const [runId, frames] of Object.entries(want)) {
+        await c.query(`INSERT INTO runs (id, agent_id, status, created_at, completed_at) VALUES ($1, 'agent-a', 'completed', '2025-01-01', '2025-01-01')`, [runId]);
+        const rev = [...frames].reverse();
+        await c.query('INSERT INTO run_frames (run_id, seq, json) SELECT $1, * FROM unnest($2::int[], $3::text[])', [runId, rev.map((f) => f.seq), rev.map((f) => f.json)]);
+      }
+    });
+    const s = await openPgStore(url);
+    try {
+      for (const [runId, frames] of Object.entries(want)) expect(await s.listRunFrames(runId)).toEqual(frames);
+      const layout = await withClient(url, (c) => c.query("SELECT run_id, first_seq, last_seq FROM run_frame_batches ORDER BY run_id, first_seq"));
+      expect(layout.rows).toEqual([
+        { run_id: 'run-1', first_seq: 1, last_seq: 256 },
+        { run_id: 'run-1', first_seq: 257, last_seq: 512 },
+        { run_id: 'run-1', first_seq: 513, last_seq: 600 },
+        { run_id: 'run-1', first_seq: 700, last_seq: 701 },
+        { run_id: 'run-2', first_seq: 1, last_seq: 1 },
+      ]);
+      expect((await withClient(url, (c) => c.query("SELECT to_regclass('run_frames')::text AS t"))).rows).toEqual([{ t: null }]);
+      // the regrouped rows behave as written by this version: a replay fills the gap only, counts are per frame
+      await s.appendRunFrames('run-1', Array.from({ length: 701 }, (_, i) => ({ seq: i + 1, json: '{"replayed":true}' })));
+      expect((await s.listRunFrames('run-1')).filter((f) => f.json === '{"replayed":true}').map((f) => f.seq)).toEqual(Array.from({ length: 99 }, (_, i) => 601 + i));
+      expect(await s.pruneRunFrames('2999-01-01T00:00:00.000Z')).toBe(702);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('frames: two instances writing overlapping frames of one run at once: every seq is read once, from the row that starts first', async () => {
+    const a = await open();
+    const b = await openPgStore(urls.get(a) ?? '');
+    const frames = (from: number, to: number, tag: string) => Array.from({ length: to - from + 1 }, (_, i) => ({ seq: from + i, json: `{"seq":${from + i},"by":"${tag}"}` }));
+    try {
+      await a.createAgent({
+        id: 'a1', name: 'n', model: 'm', system: 's', tools: [], requiresApprovalTools: [], tags: [], interfaceMode: 'simple', maxSteps: 1,
+        state: 'idle', activeRunId: null, pendingToolCalls: [], createdAt: '2025-01-01T00:00:00.000Z', updatedAt: '2025-01-01T00:00:00.000Z',
+      });
+      await a.createRun({ id: 'r1', agentId: 'a1', status: 'running', stopReason: null, usage: null, error: null, createdAt: '2025-01-01T00:00:00.000Z', completedAt: null });
+      // a recoverer's transaction re-appends 1..50 and has not committed when the owner journals 30..80:
+      // neither sees the other's row, both are stored
+      let wrote!: () => void;
+      const written = new Promise<void>((r) => (wrote = r));
+      const recoverer = a.transaction(async (tx) => {
+        await tx.appendRunFrames('r1', frames(1, 50, 'recoverer'));
+        wrote();
+        await new Promise((r) => setTimeout(r, 200));
+      });
+      await written;
+      await b.appendRunFrames('r1', frames(30, 80, 'owner'));
+      await recoverer;
+      const want = [...frames(1, 50, 'recoverer'), ...frames(51, 80, 'owner')];
+      expect(await a.listRunFrames('r1')).toEqual(want);
+      expect(await b.listRunFrames('r1')).toEqual(want);
+      // later writes see both rows: a replay stores only what neither holds
+      await b.appendRunFrames('r1', frames(1, 90, 'late'));
+      expect(await a.listRunFrames('r1')).toEqual([...want, ...frames(81, 90, 'late')]);
+    } finally {
+      await b.close();
+    }
+  });
+
   it('refuses a database newer than the code: store_version', async () => {
     const url = await freshSchema(db.url);
     const s = await openPgStore(url);

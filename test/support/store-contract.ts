@@ -651,6 +651,61 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
         expect(await s.listRunFrames('r2')).toEqual([]);
       });
 
+      it('frames: batches of any size read back whole and in seq order; counted per frame when pruned', async () => {
+        const s = await store();
+        await s.createAgent(agent('a1'));
+        await s.createRun(run('r1', 'a1'));
+        await s.createRun(run('r2', 'a1'));
+        // the journal's shapes: one frame, a few, a full batch (256), the rest, and a run's end
+        for (const [from, to] of [[1, 1], [2, 5], [6, 261], [262, 300], [301, 302]] as const) await s.appendRunFrames('r1', frames(from, to, 'a'));
+        await s.appendRunFrames('r2', frames(1, 3, 'b'));
+        expect(await s.listRunFrames('r1')).toEqual(frames(1, 302, 'a'));
+        expect(await s.listRunFrames('r2')).toEqual(frames(1, 3, 'b'));
+        // a frame's JSON text may hold anything JSON.stringify writes (escaped newlines, separators' look-alikes)
+        const odd = [{ seq: 4, json: JSON.stringify({ text: 'two\nlines\r\n\u2028', tab: '\t' }) }, { seq: 5, json: '""' }];
+        await s.appendRunFrames('r2', odd);
+        expect((await s.listRunFrames('r2')).slice(3)).toEqual(odd);
+        // a raw newline would split the frame in two when read back: refused, nothing written
+        await expect(s.appendRunFrames('r2', [{ seq: 6, json: '{"a":\n1}' }])).rejects.toMatchObject({ code: 'store_invalid' });
+        expect(await s.listRunFrames('r2')).toHaveLength(5);
+        await s.finishRun('r1', 'completed', 'end_turn', null, null);
+        await s.finishRun('r2', 'completed', 'end_turn', null, null);
+        expect(await s.pruneRunFrames('2999-01-01T00:00:00.000Z')).toBe(307);
+        expect(await s.listRunFrames('r1')).toEqual([]);
+        expect(await s.pruneRunFrames('2999-01-01T00:00:00.000Z')).toBe(0);
+      });
+
+      it('frames: a replay of frames partly stored stores only the seqs not stored yet (the first write stays)', async () => {
+        const s = await store();
+        await s.createAgent(agent('a1'));
+        for (const id of ['k<n', 'k>n', 'gaps', 'mixed']) await s.createRun(run(id, 'a1'));
+        // recovery re-appends 1..N from the shared log when 1..K are journaled already, K < N …
+        await s.appendRunFrames('k<n', frames(1, 40, 'journal'));
+        await s.appendRunFrames('k<n', frames(1, 100, 'replay'));
+        expect(await s.listRunFrames('k<n')).toEqual([...frames(1, 40, 'journal'), ...frames(41, 100, 'replay')]);
+        // … and K > N
+        await s.appendRunFrames('k>n', frames(1, 100, 'journal'));
+        await s.appendRunFrames('k>n', frames(1, 40, 'replay'));
+        await s.appendRunFrames('k>n', frames(30, 60, 'replay'));
+        await s.appendRunFrames('k>n', frames(100, 100, 'replay'));
+        expect(await s.listRunFrames('k>n')).toEqual(frames(1, 100, 'journal'));
+        // stored ranges with gaps between them: a write across them fills only the gaps
+        await s.appendRunFrames('gaps', frames(1, 10, 'old'));
+        await s.appendRunFrames('gaps', frames(20, 30, 'old'));
+        await s.appendRunFrames('gaps', frames(40, 40, 'old'));
+        await s.appendRunFrames('gaps', frames(5, 45, 'new'));
+        expect(await s.listRunFrames('gaps')).toEqual([...frames(1, 10, 'old'), ...frames(11, 19, 'new'), ...frames(20, 30, 'old'), ...frames(31, 39, 'new'), ...frames(40, 40, 'old'), ...frames(41, 45, 'new')]);
+        // one write out of order, with gaps and a seq twice (its first frame is the one kept)
+        await s.appendRunFrames('mixed', [...frames(7, 9, 'x'), ...frames(1, 2, 'x'), ...frames(8, 8, 'dup'), ...frames(4, 4, 'x')]);
+        await s.appendRunFrames('mixed', frames(1, 10, 'y'));
+        expect(await s.listRunFrames('mixed')).toEqual([...frames(1, 2, 'x'), ...frames(3, 3, 'y'), ...frames(4, 4, 'x'), ...frames(5, 6, 'y'), ...frames(7, 9, 'x'), ...frames(10, 10, 'y')]);
+        // every seq once, whatever was written twice: deleting counts and removes each once
+        await s.finishRun('k>n', 'completed', 'end_turn', null, null);
+        expect(await s.pruneRunFrames('2999-01-01T00:00:00.000Z')).toBe(100);
+        for (const id of ['k<n', 'gaps', 'mixed']) await s.deleteRunFrames(id);
+        for (const id of ['k<n', 'k>n', 'gaps', 'mixed']) expect(await s.listRunFrames(id)).toEqual([]);
+      });
+
       it('journal writes of many runs at once: each run gets its own rows; one refused write fails only its caller', async () => {
         const s = await store();
         await s.createAgent(agent('a1'));
@@ -776,6 +831,11 @@ function block(id: string, agentId: string, label: string, over: Partial<MemoryB
 
 function conversation(id: string, agentId: string, over: Partial<ConversationRecord> = {}): ConversationRecord {
   return { id, agentId, summary: null, state: 'idle', activeRunId: null, pendingToolCalls: [], createdAt: T[0], updatedAt: T[0], ...over };
+}
+
+/** Frames from … to of a run, each JSON text naming its seq and which write it came from. */
+function frames(from: number, to: number, tag: string): Array<{ seq: number; json: string }> {
+  return Array.from({ length: to - from + 1 }, (_, i) => ({ seq: from + i, json: JSON.stringify({ seq_id: from + i, tag }) }));
 }
 
 function run(id: string, agentId: string, over: Partial<RunRecord> = {}): RunRecord {
