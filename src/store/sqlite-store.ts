@@ -134,7 +134,7 @@ interface Statements {
   insertBatch: Stmt<[BatchParams]>;
   overlappingBatches: Stmt<[string, number, number], SeqRange>;
   listBatches: Stmt<[string], FrameBatchRow>;
-  deleteBatches: Stmt<[string], { n: number }>;
+  deleteBatches: Stmt<[string]>;
   pruneBatches: Stmt<[string], { n: number }>;
 
   insertTransition: Stmt<[TransitionRow & { run_id: string }]>;
@@ -216,7 +216,9 @@ class SqliteConnection implements SyncStore {
     // Under the write lock (immediate): what it reads of the run's rows holds until it writes.
     this.appendFramesTx = this.db.transaction((runId: string, runs: readonly ConsecutiveFrames[]) => {
       for (const run of runs) {
-        for (const free of uncovered(run.first, run.last, s.overlappingBatches.all(runId, run.last, run.first))) s.insertBatch.run({ run_id: runId, first: free.first, last: free.last, json: batchText(run, free.first, free.last) });
+        for (const free of uncovered(run.first, run.last, s.overlappingBatches.all(runId, run.last, run.first))) {
+          s.insertBatch.run({ run_id: runId, first: free.first, last: free.last, json: batchText(run, free.first, free.last) });
+        }
       }
     });
     this.appendTransitionsTx = this.db.transaction((runId: string, transitions: readonly RunTransition[]) => {
@@ -605,7 +607,7 @@ class SqliteConnection implements SyncStore {
   }
 
   deleteRunFrames(runId: string): void {
-    this.stmts.deleteBatches.all(runId);
+    this.stmts.deleteBatches.run(runId);
   }
 
   pruneRunFrames(endedBefore: string): number {
@@ -975,7 +977,7 @@ function prepareStatements(db: Database.Database): Statements {
       'SELECT first_seq AS first, last_seq AS last FROM run_frame_batches WHERE run_id = ? AND first_seq <= ? AND last_seq >= ? ORDER BY first_seq',
     ),
     listBatches: db.prepare<[string], FrameBatchRow>(LIST_FRAME_BATCHES_SQL),
-    deleteBatches: db.prepare<[string], { n: number }>('DELETE FROM run_frame_batches WHERE run_id = ? RETURNING last_seq - first_seq + 1 AS n'),
+    deleteBatches: db.prepare<[string]>('DELETE FROM run_frame_batches WHERE run_id = ?'),
     pruneBatches: db.prepare<[string], { n: number }>(
       `DELETE FROM run_frame_batches WHERE run_id IN (
          SELECT id FROM runs WHERE status <> 'running' AND completed_at IS NOT NULL AND completed_at < ?
