@@ -28,6 +28,7 @@ export class DebugStats {
   readonly counters: StoreCounters = { calls: 0, queries: 0, queryMs: 0, methods: {} };
   private readonly lag: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
   private since = Date.now();
+  private cpuSince = process.cpuUsage();
 
   constructor(private readonly liveRuns: () => number) {
     this.lag.enable();
@@ -37,9 +38,12 @@ export class DebugStats {
   snapshot(reset: boolean): Record<string, unknown> {
     const ms = (ns: number) => Math.round(ns / 1e4) / 100;
     const mem = process.memoryUsage();
+    const cpu = process.cpuUsage(this.cpuSince);
     const out = {
       window_ms: Date.now() - this.since,
       live_runs: this.liveRuns(),
+      /** This process's CPU time in the window (user + system): what its share of the machine was. */
+      cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
       lag_ms: { p50: ms(this.lag.percentile(50)), p99: ms(this.lag.percentile(99)), max: ms(this.lag.max), mean: ms(this.lag.mean) },
       memory: { rss: mem.rss, heap_used: mem.heapUsed, external: mem.external, array_buffers: mem.arrayBuffers },
       store: { calls: this.counters.calls, queries: this.counters.queries, query_ms: Math.round(this.counters.queryMs), methods: this.counters.methods },
@@ -51,6 +55,7 @@ export class DebugStats {
       this.counters.queryMs = 0;
       this.counters.methods = {};
       this.since = Date.now();
+      this.cpuSince = process.cpuUsage();
     }
     return out;
   }
