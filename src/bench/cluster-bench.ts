@@ -120,6 +120,7 @@ export interface Stats {
   window_ms: number;
   live_runs: number;
   cpu_ms?: number;
+  gaps_ms?: { wall_p99: number; cpu_p99: number; cpu_max: number; long_gaps: number; long_gap_cpu_share: number };
   lag_ms: { p50: number; p99: number; max: number; mean: number };
   memory: { rss: number; heap_used: number };
   store: { calls: number; queries: number; query_ms?: number; methods?: Record<string, { calls: number; ms: number }> };
@@ -304,6 +305,7 @@ interface PacedResult {
     /** The instance's CPU time over the whole run (ms), and its share of one core (CPU time / wall time). */
     cpuMs: number;
     cpuShare: number;
+    gaps: Stats['gaps_ms'];
     /** run.start sent → answered (ms), on this instance's clients. */
     startP50: number;
     startP99: number;
@@ -390,6 +392,7 @@ async function pacedRuns(s: Setup, total: number, agents: string[], tokens: numb
         queriesPerRun: end[i]!.store.queries / per,
         cpuMs: end[i]!.cpu_ms ?? NaN,
         cpuShare: (end[i]!.cpu_ms ?? NaN) / end[i]!.window_ms,
+        gaps: end[i]!.gaps_ms,
         startP50: pct(clients.slice(i * width, i * width + width).flatMap((c) => c.startMs), 50),
         startP99: pct(clients.slice(i * width, i * width + width).flatMap((c) => c.startMs), 99),
         methods: end[i]!.store.methods ?? {},
@@ -502,7 +505,7 @@ export async function runClusterBench(quick = false): Promise<string[]> {
           const lag = (l: Stats['lag_ms']) => `p99 ${f1(l.p99)} ms (max ${f1(l.max)}, mean ${f1(l.mean)})`;
           lines.push(
             `      ${i.name}, ${i.runs} runs (peak ${i.peakLive} live): event-loop lag over the whole run ${lag(i.wholeLag)}, until all had started ${lag(i.startLag)}; idle loop p99 ${f1(i.idleLag.p99)} ms; target p99 < 50 ms: ${i.wholeLag.p99 < 50 ? 'met' : 'MISSED'}`,
-            `        CPU: ${f1(i.cpuMs / i.runs)} ms per run, ${Math.round(100 * i.cpuShare)}% of one core over the whole run`,
+            `        CPU: ${f1(i.cpuMs / i.runs)} ms per run, ${Math.round(100 * i.cpuShare)}% of one core over the whole run${i.gaps ? `; a 10 ms probe's gaps: p99 ${f1(i.gaps.wall_p99)} ms wall, p99 ${f1(i.gaps.cpu_p99)} ms (max ${f1(i.gaps.cpu_max)}) of this process's CPU time; in the ${i.gaps.long_gaps} gaps over 50 ms it was on a core ${Math.round(100 * i.gaps.long_gap_cpu_share)}% of the time` : ''}`,
             `        per live run: RSS ${f1(i.rssPerRunKb)} KB, heap ${f1(i.heapPerRunKb)} KB; store per run: ${f1(i.callsPerRun)} calls, ${i.queriesPerRun ? `${f1(i.queriesPerRun)} SQL statements (round trips)` : 'in-process (no round trips)'}`,
             `        run.start answered after p50 ${f1(i.startP50)} ms, p99 ${f1(i.startP99)} ms (queued behind the client's earlier frames included); statements' own time ${f1(i.queryMs / i.runs)} ms per run`,
             `        store calls per run (mean ms each, pool waits included): ${Object.entries(i.methods)
