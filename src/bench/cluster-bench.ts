@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { progress } from './harness.js';
+import { LagProbe, type Lag } from './lag-probe.js';
 
 /**
  * Issue 11's benchmark: one instance on SQLite beside two instances on PostgreSQL + Redis, all
@@ -316,6 +317,8 @@ interface PacedResult {
   framesPerRun: number;
   /** Runs whose run.end was not `completed` (a store write that failed, a lease that lapsed, …). */
   notCompleted: number;
+  /** An idle Node process's lag over the whole run, the same histogram (lag-probe.ts): the floor. */
+  controlLag: Lag;
 }
 
 /**
@@ -327,6 +330,7 @@ async function pacedRuns(s: Setup, total: number, agents: string[], tokens: numb
   const procs = s.a === s.b ? [s.a] : [s.a, s.b];
   const per = total / procs.length;
   const clients = await Promise.all(procs.flatMap((p) => Array.from({ length: width }, () => Client.open(p.wsUrl))));
+  const control = LagProbe.start();
   try {
     // warm-up (each instance's first runs allocate what later runs reuse), a quiet moment, then
     // the baseline (memory of the idle instance) and a fresh window
@@ -338,6 +342,7 @@ async function pacedRuns(s: Setup, total: number, agents: string[], tokens: numb
     await Promise.all(procs.map((p) => stats(p.url, true)));
     await sleep(1000);
     const base = await Promise.all(procs.map((p) => stats(p.url, true))); // its lag: the idle loop's
+    control.reset();
     const peak = procs.map(() => ({ live: 0, rss: 0, heap: 0 }));
     let sampling = true;
     const sampler = (async () => {
@@ -373,12 +378,14 @@ async function pacedRuns(s: Setup, total: number, agents: string[], tokens: numb
     sampling = false;
     await sampler;
     const end = await Promise.all(procs.map((p) => stats(p.url)));
+    const controlLag = await control.report();
     const framesPerRun = (clients.reduce((sum, c) => sum + c.frames, 0) - framesBefore) / total;
     return {
       wallMs,
       startMs,
       framesPerRun,
       notCompleted,
+      controlLag,
       perInstance: procs.map((p, i) => ({
         name: p.name,
         runs: per,
@@ -401,6 +408,7 @@ async function pacedRuns(s: Setup, total: number, agents: string[], tokens: numb
     };
   } finally {
     for (const c of clients) c.close();
+    control.stop();
   }
 }
 
@@ -501,6 +509,7 @@ export async function runClusterBench(quick = false): Promise<string[]> {
         progress(`cluster bench: ${paced} paced runs, ${label}, ${width} clients per instance`);
         const r = await pacedRuns(setup, paced, agents, pacedTokens, width);
         lines.push(`    ${label}: all started after ${f1(r.startMs / 1000)} s, all ended after ${f1(r.wallMs / 1000)} s (${f2(r.wallMs / ideal)}× one run's ideal), ${f1(r.framesPerRun)} frames per run to the clients; ${r.notCompleted} run(s) did not end completed`);
+        lines.push(`      control: an idle Node process beside them (same nice level, same 10 ms histogram): p99 ${f1(r.controlLag.p99)} ms (max ${f1(r.controlLag.max)}, mean ${f1(r.controlLag.mean)}) — what waiting for a core alone costs`);
         for (const i of r.perInstance) {
           const lag = (l: Stats['lag_ms']) => `p99 ${f1(l.p99)} ms (max ${f1(l.max)}, mean ${f1(l.mean)})`;
           lines.push(
