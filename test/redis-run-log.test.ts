@@ -343,6 +343,73 @@ describe('a run log in Redis, read by other instances', () => {
     expect(ttl2).toBeLessThanOrEqual(DEFAULT_RETENTION_SECONDS);
   });
 
+  it('the frames of many runs in one turn go to Redis in one pipeline, each run complete and in order', async () => {
+    const runs = Array.from({ length: 100 }, () => liveRun());
+    await Promise.all(runs.map((r) => r.pub.flush())); // each stream's floor read
+    const pipeline = writer.pipeline.bind(writer);
+    let pipelines = 0;
+    writer.pipeline = ((...a: Parameters<Redis['pipeline']>) => (pipelines++, pipeline(...a))) as Redis['pipeline'];
+    try {
+      for (const r of runs) r.log.append(frame(r.log.lastSeq + 1));
+      await Promise.all(runs.map((r) => r.pub.flush()));
+    } finally {
+      writer.pipeline = pipeline;
+    }
+    expect(pipelines).toBe(1);
+    for (const r of runs) {
+      await write(r.log, 3);
+      r.log.close(endOf(r.runId));
+    }
+    const reader = await instance();
+    for (const r of runs) {
+      const mirror = await reader.follow(r.runId);
+      const remote = collect(mirror!);
+      await remote.ended;
+      expect(remote.jsons()).toEqual(r.local.jsons());
+    }
+  });
+
+  it('a write Redis refuses fails only its own run, not the others in the same pipeline', async () => {
+    const bad = liveRun();
+    const good = liveRun();
+    await writer.set(runStreamKey(prefix, bad.runId), 'not a stream'); // every XADD to it: WRONGTYPE
+    const before = warnings.length;
+    for (let i = 0; i < 5; i++) {
+      bad.log.append(frame(bad.log.lastSeq + 1));
+      good.log.append(frame(good.log.lastSeq + 1));
+      await turn();
+    }
+    good.log.close(endOf(good.runId));
+    await good.pub.flush();
+    const mirror = await (await instance()).follow(good.runId);
+    const remote = collect(mirror!);
+    await remote.ended;
+    expect(remote.jsons()).toEqual(good.local.jsons());
+    expect(warnings.slice(before).some((w) => w.includes(bad.runId) && /WRONGTYPE/.test(w))).toBe(true);
+    expect(warnings.slice(before).some((w) => w.includes(good.runId))).toBe(false);
+    await writer.del(runStreamKey(prefix, bad.runId)); // Redis takes its writes again: nothing lost
+    bad.log.close(endOf(bad.runId));
+    await bad.pub.flush();
+    const badMirror = collect((await (await instance()).follow(bad.runId))!);
+    await badMirror.ended;
+    expect(badMirror.jsons()).toEqual(bad.local.jsons());
+  });
+
+  it('a run longer than half its retention keeps its stream (the TTL is refreshed, not set once)', async () => {
+    const run = liveRun({ retentionSeconds: 1 });
+    for (let i = 0; i < 15; i++) {
+      await write(run.log, 1);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await run.pub.flush();
+    expect(await writer.exists(runStreamKey(prefix, run.runId))).toBe(1);
+    run.log.close(endOf(run.runId));
+    await run.pub.flush();
+    const mirror = collect((await (await instance()).follow(run.runId))!);
+    await mirror.ended;
+    expect(mirror.jsons()).toEqual(run.local.jsons());
+  });
+
   it('(g) a run Redis does not hold → null', async () => {
     const remoteLogs = await instance();
     expect(await remoteLogs.follow('run-unknown')).toBeNull();

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { progress } from './harness.js';
+import { LagProbe, type Lag } from './lag-probe.js';
 
 /**
  * Issue 11's benchmark: one instance on SQLite beside two instances on PostgreSQL + Redis, all
@@ -119,6 +120,8 @@ async function http(base: string, p: string, body?: unknown): Promise<Json> {
 export interface Stats {
   window_ms: number;
   live_runs: number;
+  cpu_ms?: number;
+  gaps_ms?: { wall_p99: number; cpu_p99: number; cpu_max: number; long_gaps: number; long_gap_cpu_share: number };
   lag_ms: { p50: number; p99: number; max: number; mean: number };
   memory: { rss: number; heap_used: number };
   store: { calls: number; queries: number; query_ms?: number; methods?: Record<string, { calls: number; ms: number }> };
@@ -300,6 +303,10 @@ interface PacedResult {
     heapPerRunKb: number;
     callsPerRun: number;
     queriesPerRun: number;
+    /** The instance's CPU time over the whole run (ms), and its share of one core (CPU time / wall time). */
+    cpuMs: number;
+    cpuShare: number;
+    gaps: Stats['gaps_ms'];
     /** run.start sent → answered (ms), on this instance's clients. */
     startP50: number;
     startP99: number;
@@ -310,6 +317,8 @@ interface PacedResult {
   framesPerRun: number;
   /** Runs whose run.end was not `completed` (a store write that failed, a lease that lapsed, …). */
   notCompleted: number;
+  /** An idle Node process's lag over the whole run, the same histogram (lag-probe.ts): the floor. */
+  controlLag: Lag;
 }
 
 /**
@@ -321,6 +330,7 @@ async function pacedRuns(s: Setup, total: number, agents: string[], tokens: numb
   const procs = s.a === s.b ? [s.a] : [s.a, s.b];
   const per = total / procs.length;
   const clients = await Promise.all(procs.flatMap((p) => Array.from({ length: width }, () => Client.open(p.wsUrl))));
+  const control = LagProbe.start();
   try {
     // warm-up (each instance's first runs allocate what later runs reuse), a quiet moment, then
     // the baseline (memory of the idle instance) and a fresh window
@@ -332,6 +342,7 @@ async function pacedRuns(s: Setup, total: number, agents: string[], tokens: numb
     await Promise.all(procs.map((p) => stats(p.url, true)));
     await sleep(1000);
     const base = await Promise.all(procs.map((p) => stats(p.url, true))); // its lag: the idle loop's
+    control.reset();
     const peak = procs.map(() => ({ live: 0, rss: 0, heap: 0 }));
     let sampling = true;
     const sampler = (async () => {
@@ -367,12 +378,14 @@ async function pacedRuns(s: Setup, total: number, agents: string[], tokens: numb
     sampling = false;
     await sampler;
     const end = await Promise.all(procs.map((p) => stats(p.url)));
+    const controlLag = await control.report();
     const framesPerRun = (clients.reduce((sum, c) => sum + c.frames, 0) - framesBefore) / total;
     return {
       wallMs,
       startMs,
       framesPerRun,
       notCompleted,
+      controlLag,
       perInstance: procs.map((p, i) => ({
         name: p.name,
         runs: per,
@@ -384,6 +397,9 @@ async function pacedRuns(s: Setup, total: number, agents: string[], tokens: numb
         heapPerRunKb: peak[i]!.live ? (peak[i]!.heap - base[i]!.memory.heap_used) / peak[i]!.live / 1024 : NaN,
         callsPerRun: end[i]!.store.calls / per,
         queriesPerRun: end[i]!.store.queries / per,
+        cpuMs: end[i]!.cpu_ms ?? NaN,
+        cpuShare: (end[i]!.cpu_ms ?? NaN) / end[i]!.window_ms,
+        gaps: end[i]!.gaps_ms,
         startP50: pct(clients.slice(i * width, i * width + width).flatMap((c) => c.startMs), 50),
         startP99: pct(clients.slice(i * width, i * width + width).flatMap((c) => c.startMs), 99),
         methods: end[i]!.store.methods ?? {},
@@ -392,6 +408,7 @@ async function pacedRuns(s: Setup, total: number, agents: string[], tokens: numb
     };
   } finally {
     for (const c of clients) c.close();
+    control.stop();
   }
 }
 
@@ -492,10 +509,12 @@ export async function runClusterBench(quick = false): Promise<string[]> {
         progress(`cluster bench: ${paced} paced runs, ${label}, ${width} clients per instance`);
         const r = await pacedRuns(setup, paced, agents, pacedTokens, width);
         lines.push(`    ${label}: all started after ${f1(r.startMs / 1000)} s, all ended after ${f1(r.wallMs / 1000)} s (${f2(r.wallMs / ideal)}× one run's ideal), ${f1(r.framesPerRun)} frames per run to the clients; ${r.notCompleted} run(s) did not end completed`);
+        lines.push(`      control: an idle Node process beside them (same nice level, same 10 ms histogram): p99 ${f1(r.controlLag.p99)} ms (max ${f1(r.controlLag.max)}, mean ${f1(r.controlLag.mean)}) — what waiting for a core alone costs`);
         for (const i of r.perInstance) {
           const lag = (l: Stats['lag_ms']) => `p99 ${f1(l.p99)} ms (max ${f1(l.max)}, mean ${f1(l.mean)})`;
           lines.push(
             `      ${i.name}, ${i.runs} runs (peak ${i.peakLive} live): event-loop lag over the whole run ${lag(i.wholeLag)}, until all had started ${lag(i.startLag)}; idle loop p99 ${f1(i.idleLag.p99)} ms; target p99 < 50 ms: ${i.wholeLag.p99 < 50 ? 'met' : 'MISSED'}`,
+            `        CPU: ${f1(i.cpuMs / i.runs)} ms per run, ${Math.round(100 * i.cpuShare)}% of one core over the whole run${i.gaps ? `; a 10 ms probe's gaps: p99 ${f1(i.gaps.wall_p99)} ms wall, p99 ${f1(i.gaps.cpu_p99)} ms (max ${f1(i.gaps.cpu_max)}) of this process's CPU time; in the ${i.gaps.long_gaps} gaps over 50 ms it was on a core ${Math.round(100 * i.gaps.long_gap_cpu_share)}% of the time` : ''}`,
             `        per live run: RSS ${f1(i.rssPerRunKb)} KB, heap ${f1(i.heapPerRunKb)} KB; store per run: ${f1(i.callsPerRun)} calls, ${i.queriesPerRun ? `${f1(i.queriesPerRun)} SQL statements (round trips)` : 'in-process (no round trips)'}`,
             `        run.start answered after p50 ${f1(i.startP50)} ms, p99 ${f1(i.startP99)} ms (queued behind the client's earlier frames included); statements' own time ${f1(i.queryMs / i.runs)} ms per run`,
             `        store calls per run (mean ms each, pool waits included): ${Object.entries(i.methods)

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { LogEntry, RunEnd, RunLog, RunLogListener } from '../actors/run-log.js';
 import type { RunTransition } from '../store/types.js';
+import { PipelineBatch } from './pipeline-batch.js';
 import { encode, runStreamKey } from './run-stream.js';
 
 /** Letta keeps a run's stream for 3 hours after it ends. */
@@ -29,8 +30,9 @@ const isDuplicate = (e: Error): boolean => /equal or smaller/i.test(e.message);
  * Copies a live run's log into a Redis Stream, so any instance can serve it (see remote-run-logs.ts).
  *
  * Subscribe it to the run's log: `log.subscribe(new RunLogPublisher(redis, log, o))`. The run only
- * pushes into an array; the entries of one event-loop turn go out as one pipeline (XADD each, then
- * EXPIRE), one pipeline at a time so a retry cannot reorder. Entry IDs are chosen here (not `*`)
+ * pushes into an array; the entries of one event-loop turn go out in the turn's pipeline shared by
+ * all runs (pipeline-batch.ts; XADD each, then EXPIRE when due), one batch at a time so a retry
+ * cannot reorder. Entry IDs are chosen here (not `*`)
  * when an entry is first sent, so a pipeline resent after a reconnect cannot write an entry twice:
  * Redis refuses an ID at or below the stream's top, and that refusal counts as written. They start
  * above the stream's top (read once), so another instance writing on (a recovered run) is not
@@ -52,6 +54,9 @@ export class RunLogPublisher implements RunLogListener {
   private endPending: RunEnd | null = null;
   private drained: Array<() => void> = [];
   private readonly retention: number;
+  private readonly batch: PipelineBatch;
+  /** When the stream's TTL was last set (ms; 0: never). */
+  private expiredAt = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -60,6 +65,7 @@ export class RunLogPublisher implements RunLogListener {
   ) {
     this.key = runStreamKey(o.prefix, log.runId);
     this.retention = o.retentionSeconds ?? DEFAULT_RETENTION_SECONDS;
+    this.batch = PipelineBatch.of(redis);
     this.enqueue(encode.agent(log.agentId));
   }
 
@@ -121,7 +127,9 @@ export class RunLogPublisher implements RunLogListener {
 
   /** IDs from here on go above the stream's top entry, if there is one. */
   private async readFloor(): Promise<void> {
-    const [top] = await this.redis.xrevrange(this.key, '+', '-', 'COUNT', 1);
+    const [[err, reply]] = (await this.batch.send((p) => (p.xrevrange(this.key, '+', '-', 'COUNT', 1), 1))) as [[Error | null, unknown]];
+    if (err) throw err;
+    const [top] = (reply ?? []) as Array<[string, string[]]>;
     const [ms, sub] = (top?.[0] ?? '0-0').split('-').map(Number) as [number, number];
     if (ms > this.lastMs || (ms === this.lastMs && sub > this.lastSub)) {
       this.lastMs = ms;
@@ -137,7 +145,7 @@ export class RunLogPublisher implements RunLogListener {
   private schedule(): void {
     if (this.scheduled || this.writing || this.retryTimer) return;
     this.scheduled = true;
-    setImmediate(() => {
+    this.batch.later(() => {
       this.scheduled = false;
       void this.write();
     });
@@ -161,10 +169,15 @@ export class RunLogPublisher implements RunLogListener {
         await this.readFloor();
         this.floorRead = true;
       }
-      const p = this.redis.pipeline();
-      for (const e of batch) p.xadd(this.key, (e.id ??= this.nextId()), ...e.fields);
-      p.expire(this.key, this.retention);
-      const results = (await p.exec()) ?? [];
+      // The TTL: set with the first batch and the end's, and refreshed well before it could lapse
+      // (not with every batch: that doubled the commands).
+      const now = Date.now();
+      const expire = batch[batch.length - 1]!.fields[0] === 'end' || now - this.expiredAt >= Math.min(60_000, (this.retention * 1000) / 2);
+      const results = await this.batch.send((p) => {
+        for (const e of batch) p.xadd(this.key, (e.id ??= this.nextId()), ...e.fields);
+        if (expire) p.expire(this.key, this.retention);
+        return batch.length + (expire ? 1 : 0);
+      });
       for (let i = 0; i < batch.length; i++) {
         const err = results[i]?.[0];
         if (err && !isDuplicate(err)) {
@@ -173,8 +186,9 @@ export class RunLogPublisher implements RunLogListener {
           break;
         }
       }
-      const expireErr = results[batch.length]?.[0];
+      const expireErr = expire ? results[batch.length]?.[0] : null;
       if (failedFrom < 0 && expireErr) this.o.warn?.(`run ${this.log.runId}: EXPIRE failed: ${expireErr.message}`);
+      if (failedFrom < 0 && expire && !expireErr) this.expiredAt = now;
     } catch (e) {
       failedFrom = 0;
       error = e instanceof Error ? e.message : String(e);
