@@ -457,7 +457,10 @@ export async function runClusterBench(quick = false): Promise<string[]> {
     const fanTokens = quick ? 1000 : 2000;
     const fanRepeats = quick ? 1 : 3;
     const paced = quick ? 200 : 1000;
-    const pacedTokens = 150;
+    // 600 tokens at 30 tokens/s: a run lasts 20 s, longer than the starts of all 1,000 take, so
+    // they are live together (with 150 tokens the first had ended before the last started).
+    // LETTA_STREAM_BENCH_PACED_TOKENS overrides it.
+    const pacedTokens = Number(process.env.LETTA_STREAM_BENCH_PACED_TOKENS) || (quick ? 150 : 600);
 
     progress('cluster bench: agents');
     const cancelAgents = { S: await makeAgents(S.url, 50, 'cancel'), A: await makeAgents(A.url, 50, 'cancel') };
