@@ -77,8 +77,17 @@ export function trackRunStates(run: AnyActorRef, onState: (state: RunState) => v
     last = { run: runState, step: s };
     onState(last);
   };
-  const onStep = (ref: AnyActorRef) => (snap: Snap) => {
-    if (ref !== stepRef) return;
+  const onStep = (ref: AnyActorRef) => {
+    // A delta's transition has no target: XState hands observers the same snapshot object again.
+    // Its state was taken from it already, and the run's own changes report themselves.
+    let seen: Snap | null = null;
+    return (snap: Snap) => {
+      if (ref !== stepRef || snap === seen) return;
+      seen = snap;
+      onStepSnapshot(snap);
+    };
+  };
+  const onStepSnapshot = (snap: Snap) => {
     const value = statePath(snap.value);
     if (value === null) return;
     if (snap.status === 'done') finalStep = value;

@@ -5,7 +5,7 @@ import { FrameSerializer } from '../letta/frame-json.js';
 import type { StreamedMessage } from '../letta/frames.js';
 import type { StepOptions } from '../letta/step-builder.js';
 import { streamMachine } from '../machines/stream.machine.js';
-import { fmt, measure, progress, type Measurement } from './harness.js';
+import { fmt, interleaved, measure, median, progress, spread, type Measurement } from './harness.js';
 import { textStream, toolArguments, toolStream } from './streams.js';
 
 /** An SDK client whose fetch serves fixed bytes: the SDK's real SSE parsing, no network. */
@@ -69,15 +69,18 @@ export async function runStreamBench(quick = false): Promise<StreamBenchReport> 
 
   progress('stream bench: 100,000 text deltas');
   const text = enc.encode(textStream(quick ? 20_000 : 100_000));
-  const sdkText = await measure('sdk accumulate (text)', () => sdkAccumulate(text), runs);
-  const sdkIter = await measure('sdk raw iteration only (text)', () => sdkIterate(text), runs);
-  const pipeText = await measure('pipeline simple (text)', () => pipeline(text, simple), runs);
-  ratios.text_pipeline_vs_sdk = pipeText.medianMs / sdkText.medianMs;
+  // Interleaved rounds (SDK accumulation, raw iteration, pipeline): the ratio is the median of
+  // the per-round ratios, which the other load on the machine moves far less than separate medians.
+  const rounds = quick ? 5 : 15;
+  const text3 = await interleaved([() => sdkAccumulate(text), () => sdkIterate(text), () => pipeline(text, simple)], rounds);
+  const [sdkMs = NaN, iterMs = NaN, pipeMs = NaN] = text3.medianMs;
+  const [iterRatios = [], pipeRatios = []] = text3.ratios;
+  ratios.text_pipeline_vs_sdk = median(pipeRatios);
   lines.push(
-    row(sdkText),
-    row(sdkIter),
-    row(pipeText),
-    `  ratio pipeline / SDK accumulation: ${ratios.text_pipeline_vs_sdk.toFixed(2)}× (target ≤ 2×, #13); SDK iteration alone: ${(sdkIter.medianMs / sdkText.medianMs).toFixed(2)}×`,
+    `  ${'sdk accumulate (text)'.padEnd(34)} ${fmt(sdkMs).padStart(10)}  (median of ${rounds}, interleaved)`,
+    `  ${'sdk raw iteration only (text)'.padEnd(34)} ${fmt(iterMs).padStart(10)}  (median of ${rounds}, interleaved)`,
+    `  ${'pipeline simple (text)'.padEnd(34)} ${fmt(pipeMs).padStart(10)}  (median of ${rounds}, interleaved)`,
+    `  ratio pipeline / SDK accumulation, median [range] of ${rounds} rounds: ${spread(pipeRatios)} (target ≤ 2×, #13); SDK iteration alone: ${spread(iterRatios)}`,
   );
 
   progress('stream bench: 256 KB tool arguments in 8-byte chunks');

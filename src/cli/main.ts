@@ -1,4 +1,5 @@
 import { ReplayInputError } from '../actors/replay-input-error.js';
+import { tuneV8 } from '../v8-tuning.js';
 import { StartError, UsageError } from './errors.js';
 import { CHART_USAGE, CHAT_USAGE, REPLAY_RUN_USAGE, REPLAY_USAGE, SERVE_USAGE } from './usage.js';
 
@@ -27,6 +28,7 @@ ${REPLAY_RUN_USAGE}`;
  * pay for SQLite, ws, the HTTP server and the inspector at start-up.
  */
 export async function main(argv: string[]): Promise<number> {
+  tuneV8();
   const [command, ...rest] = argv;
   try {
     switch (command) {
