@@ -322,8 +322,8 @@ interface PacedResult {
 }
 
 /**
- * `total` concurrent runs paced like a real model (`#tokens 150`, `#delay 33`: about 30 tokens/s,
- * 5 s each), half started on each instance (all on the single one), `width` WebSocket clients per
+ * `total` concurrent runs paced like a real model (`#tokens N`, `#delay 33`: about 30 tokens/s;
+ * 600 tokens, 20 s each, by default), half started on each instance (all on the single one), `width` WebSocket clients per
  * instance; the instances' own figures from /debug/stats (window reset just before).
  */
 async function pacedRuns(s: Setup, total: number, agents: string[], tokens: number, width = 10): Promise<PacedResult> {

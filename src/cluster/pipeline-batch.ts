@@ -65,9 +65,15 @@ export class PipelineBatch {
     if (!p || parts.length === 0) return;
     p.exec().then(
       (replies) => {
+        // Parse, don't trust: missing replies must not read as writes that succeeded.
+        if (!replies || replies.length < parts.reduce((n, part) => n + part.count, 0)) {
+          const err = new Error(`redis: a pipeline answered ${replies?.length ?? 'no'} replies for its commands`);
+          for (const part of parts) part.reject(err);
+          return;
+        }
         let at = 0;
         for (const part of parts) {
-          part.resolve((replies ?? []).slice(at, at + part.count) as Reply[]);
+          part.resolve(replies.slice(at, at + part.count) as Reply[]);
           at += part.count;
         }
       },
